@@ -1,0 +1,90 @@
+/* The configuration of one training run, read from YAML.
+ *
+ * A run config file has these top-level keys (all optional; the defaults
+ * are config_defaults()):
+ *   name, corpus, data_dir, tokenizer {vocab}, model {...}, train {...}
+ * Every key maps to one field below; see config.c's key table for types,
+ * ranges and defaults. Unknown keys, wrong types and out-of-range values are
+ * ES_ECONFIG errors that name "file:line: key.path" and the value.
+ * The struct owns no heap memory (fixed-size strings), so it can be copied. */
+#ifndef ES_STUDY_CONFIG_H
+#define ES_STUDY_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "study/ytree.h"
+
+enum { CONFIG_STRING_MAX = 512 };
+
+typedef struct {
+    int d_model;        /* residual width C */
+    int n_layers;       /* transformer blocks */
+    int n_heads;        /* attention heads; C % n_heads == 0, head dim even (RoPE) */
+    int seq_len;        /* T, tokens per training sequence */
+    int ffn_hidden;     /* dense SwiGLU hidden width (used when moe.experts == 0) */
+    double rope_theta;
+    double init_std;    /* std of the normal init of weight matrices */
+    struct {
+        int experts;         /* E routed experts; 0 = dense FFN */
+        int top_k;           /* k routed experts per token */
+        int shared;          /* shared experts */
+        int expert_hidden;   /* SwiGLU hidden width of each expert */
+        double bias_rate;    /* aux-loss-free balancing bias update rate (0 = off) */
+        double aux_loss;     /* sequence-level balance loss coefficient (0 = off) */
+        double route_scale;  /* multiplier on the normalised gate weights */
+    } moe;
+} model_config;
+
+typedef struct {
+    uint64_t seed;
+    int batch;              /* sequences per step, B */
+    long steps;             /* optimizer steps (ignored when tokens > 0) */
+    double tokens;          /* if > 0, train for ceil(tokens / (B*T)) steps */
+    double epochs;          /* passes over the training split allowed (default 1) */
+    double lr;              /* peak learning rate */
+    double min_lr_ratio;    /* final lr = lr * min_lr_ratio (cosine decay) */
+    long warmup;            /* linear warmup steps */
+    double weight_decay;    /* AdamW decoupled weight decay on matrices */
+    double beta1, beta2, eps;
+    double grad_clip;       /* global-norm clip; 0 = off */
+    long eval_every;        /* steps between evals (and at the end) */
+    long eval_tokens;       /* validation tokens per eval; 0 = the whole split */
+    long checkpoint_every;  /* steps between checkpoints (and at the end); 0 = end only */
+    int threads;            /* worker threads; 0 = all cores */
+    double diverge_factor;  /* a run diverges when loss > diverge_factor * initial loss */
+} train_config;
+
+typedef struct {
+    char name[128];
+    char corpus[CONFIG_STRING_MAX];    /* "kjv", "gcide", or a path to a UTF-8 text file */
+    char data_dir[CONFIG_STRING_MAX];  /* cache root, default "data" */
+    int vocab;                         /* BPE vocabulary size */
+    model_config model;
+    train_config train;
+} run_config;
+
+void config_defaults(run_config *cfg);
+
+/* Loads a config file on top of the defaults, applies the overrides
+ * ("key.path=value", in order), checks every key, type and range, then the
+ * cross-field rules (config_validate). On error cfg is unspecified. */
+int config_load(const char *path, const char *const *overrides, int n_overrides, run_config *cfg);
+
+/* The same from a tree already loaded; top-level keys listed in
+ * skip_sections (NULL-terminated, may be NULL) are left for the caller,
+ * e.g. "sweep" in experiment files. */
+int config_from_tree(const ynode *root, const char *const *skip_sections, run_config *cfg);
+
+/* Cross-field rules: d_model divisible by n_heads, even head dim,
+ * top_k <= experts, and so on. ES_ECONFIG naming the keys. */
+int config_validate(const run_config *cfg);
+
+/* Writes every key with its value as YAML (a complete, resolved config that
+ * config_load reads back to the same struct). */
+int config_write(const run_config *cfg, FILE *out);
+
+/* Steps the config trains for: ceil(tokens / (batch*seq_len)) or steps. */
+long config_total_steps(const run_config *cfg);
+
+#endif
