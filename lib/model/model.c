@@ -1,0 +1,275 @@
+/* Model assembly: parameter layout, initialisation, forward and backward
+ * over the layers of layers.h. */
+#include "model/model.h"
+
+#include "core/error.h"
+#include "core/mem.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+#include "model/layers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { INIT_NORMAL, INIT_OUTPUT, INIT_ONES };
+
+typedef struct {
+    int init;
+} tensor_init;
+
+/* Registers a tensor; on the first pass (m->params == NULL) only counts. */
+static float *add_tensor(model *m, int *count, tensor_init *inits, const char *name, int rows, int cols,
+                         int decay, int active, int embedding, int init)
+{
+    size_t size = (size_t)rows * (size_t)cols;
+    int i = (*count)++;
+    if (!m->params) {
+        m->n_params += size;
+        return NULL;
+    }
+    param_tensor *t = &m->tensors[i];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    size_t offset = 0;
+    for (int j = 0; j < i; j++)
+        offset += m->tensors[j].size;
+    t->data = m->params + offset;
+    t->grad = m->grads + offset;
+    t->size = size;
+    t->rows = rows;
+    t->cols = cols;
+    t->decay = decay;
+    t->active = active;
+    t->embedding = embedding;
+    inits[i].init = init;
+    return t->data;
+}
+
+static int layout(model *m, tensor_init *inits)
+{
+    const model_config *c = &m->cfg;
+    int C = c->d_model, F = c->ffn_hidden, V = m->vocab, count = 0;
+    char name[64];
+    m->wte = add_tensor(m, &count, inits, "wte", V, C, 0, 1, 1, INIT_NORMAL);
+    for (int l = 0; l < c->n_layers; l++) {
+        block_params *b = m->blocks ? &m->blocks[l] : NULL;
+        float *p;
+#define ADD(field, suffix, rows, cols, decay, init)                                                                    \
+    snprintf(name, sizeof name, "blocks.%d.%s", l, suffix);                                                            \
+    p = add_tensor(m, &count, inits, name, rows, cols, decay, 1, 0, init);                                             \
+    if (b)                                                                                                             \
+        b->field = p;
+        ADD(ln1, "ln1", 1, C, 0, INIT_ONES)
+        ADD(wqkv, "attn.wqkv", 3 * C, C, 1, INIT_NORMAL)
+        ADD(wo, "attn.wo", C, C, 1, INIT_OUTPUT)
+        ADD(ln2, "ln2", 1, C, 0, INIT_ONES)
+        ADD(w13, "ffn.w13", 2 * F, C, 1, INIT_NORMAL)
+        ADD(w2, "ffn.w2", C, F, 1, INIT_OUTPUT)
+#undef ADD
+    }
+    m->lnf = add_tensor(m, &count, inits, "lnf", 1, C, 0, 1, 0, INIT_ONES);
+    m->lm_head = add_tensor(m, &count, inits, "lm_head", V, C, 1, 1, 1, INIT_NORMAL);
+    return count;
+}
+
+static int alloc_acts(model *m)
+{
+    const model_config *c = &m->cfg;
+    size_t L = (size_t)c->n_layers, B = (size_t)m->B, T = (size_t)m->T, N = B * T, C = (size_t)c->d_model,
+           F = (size_t)c->ffn_hidden, H = (size_t)c->n_heads, V = (size_t)m->vocab;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+    struct {
+        float **p;
+        size_t n;
+    } list[] = {
+        {&a->resid, (L + 1) * N * C}, {&a->resid_mid, L * N * C}, {&a->ln1, L * N * C},
+        {&a->ln1_rstd, L * N},        {&a->qkv, L * N * 3 * C},   {&a->att, L * B * H * T * T},
+        {&a->atty, L * N * C},        {&a->ln2, L * N * C},       {&a->ln2_rstd, L * N},
+        {&a->ffn_h, L * N * 2 * F},   {&a->ffn_z, L * N * F},     {&a->lnf, N * C},
+        {&a->lnf_rstd, N},            {&a->logits, N * V},        {&a->losses, N},
+        {&s->dresid, N * C},          {&s->dx, N * C},            {&s->dy, N * C},
+        {&s->dqkv, N * 3 * C},        {&s->datt, (size_t)es_threads() * T * T},
+        {&s->dffn_h, N * 2 * F},      {&s->dffn_z, N * F},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (!(*list[i].p = es_floats_new(list[i].n)))
+            return ES_ENOMEM;
+    return ES_OK;
+}
+
+int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, model **out)
+{
+    *out = NULL;
+    if (cfg->moe.experts > 0)
+        return es_error(ES_EINVAL, "model.moe.experts = %d: the MoE layer is not built yet; use 0 (dense FFN)",
+                        cfg->moe.experts);
+    if (T > cfg->seq_len)
+        return es_error(ES_EINVAL, "sequence length %d exceeds model.seq_len %d", T, cfg->seq_len);
+    model *m = es_calloc(1, sizeof *m);
+    if (!m)
+        return ES_ENOMEM;
+    m->cfg = *cfg;
+    m->vocab = vocab;
+    m->B = B;
+    m->T = T;
+    m->n_tensors = layout(m, NULL);
+    m->tensors = es_calloc((size_t)m->n_tensors, sizeof *m->tensors);
+    m->blocks = es_calloc((size_t)cfg->n_layers, sizeof *m->blocks);
+    tensor_init *inits = es_calloc((size_t)m->n_tensors, sizeof *inits);
+    m->params = es_floats_new(m->n_params);
+    m->grads = es_floats_new(m->n_params);
+    int D = cfg->d_model / cfg->n_heads;
+    m->rope_cos = es_floats_new((size_t)T * D / 2);
+    m->rope_sin = es_floats_new((size_t)T * D / 2);
+    if (!m->tensors || !m->blocks || !inits || !m->params || !m->grads || !m->rope_cos || !m->rope_sin ||
+        alloc_acts(m)) {
+        free(inits);
+        model_free(m);
+        return ES_ENOMEM;
+    }
+    layout(m, inits);
+    rope_tables(m->rope_cos, m->rope_sin, T, D, cfg->rope_theta);
+
+    /* Each tensor draws from its own stream, so adding a tensor later does
+     * not change the initial values of the others. */
+    float out_scale = 1.0f / sqrtf(2.0f * (float)cfg->n_layers);
+    for (int i = 0; i < m->n_tensors; i++) {
+        param_tensor *t = &m->tensors[i];
+        es_rng rng;
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *s = t->name; *s; s++)
+            h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        es_rng_seed(&rng, seed, h);
+        for (size_t j = 0; j < t->size; j++) {
+            if (inits[i].init == INIT_ONES)
+                t->data[j] = 1.0f;
+            else
+                t->data[j] = (float)(cfg->init_std * es_rng_normal(&rng)) *
+                             (inits[i].init == INIT_OUTPUT ? out_scale : 1.0f);
+        }
+    }
+    free(inits);
+    *out = m;
+    return ES_OK;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+    float *bufs[] = {a->resid,  a->resid_mid, a->ln1,       a->ln1_rstd, a->qkv,      a->att,     a->atty,
+                     a->ln2,    a->ln2_rstd,  a->ffn_h,     a->ffn_z,    a->lnf,      a->lnf_rstd, a->logits,
+                     a->losses, s->dresid,    s->dx,        s->dy,       s->dqkv,     s->datt,    s->dffn_h,
+                     s->dffn_z, m->params,    m->grads,     m->rope_cos, m->rope_sin};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        es_floats_free(bufs[i]);
+    free(m->tensors);
+    free(m->blocks);
+    free(m);
+}
+
+double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
+{
+    const model_config *c = &m->cfg;
+    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads, V = m->vocab;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+
+    embedding_forward(a->resid, inputs, m->wte, N, C);
+    for (int l = 0; l < c->n_layers; l++) {
+        const block_params *p = &m->blocks[l];
+        float *x = a->resid + l * NC, *mid = a->resid_mid + l * NC, *next = a->resid + (l + 1) * NC;
+        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
+        float *qkv = a->qkv + l * 3 * NC;
+        /* mid = x + attention(rmsnorm(x)) . wo^T */
+        rmsnorm_forward(ln1, a->ln1_rstd + (size_t)l * N, x, p->ln1, N, C);
+        linear_forward(qkv, ln1, p->wqkv, N, C, 3 * C, 0.0f);
+        attention_forward(atty, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos, m->rope_sin, B, T, C, H);
+        memcpy(mid, x, sizeof(float) * NC);
+        linear_forward(mid, atty, p->wo, N, C, C, 1.0f);
+        /* next = mid + swiglu(rmsnorm(mid)) */
+        rmsnorm_forward(ln2, a->ln2_rstd + (size_t)l * N, mid, p->ln2, N, C);
+        memcpy(next, mid, sizeof(float) * NC);
+        swiglu_forward(next, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2, N,
+                       C, F, 1.0f);
+    }
+    rmsnorm_forward(a->lnf, a->lnf_rstd, a->resid + c->n_layers * NC, m->lnf, N, C);
+    linear_forward(a->logits, a->lnf, m->lm_head, N, C, V, 0.0f);
+    m->last_inputs = inputs;
+    m->last_targets = targets;
+    return crossentropy_forward(a->logits, a->losses, targets, N, V);
+}
+
+void model_zero_grad(model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
+
+/* Finds the gradient view of a parameter view. */
+static float *grad_of(const model *m, const float *param) { return m->grads + (param - m->params); }
+
+void model_backward(model *m)
+{
+    const model_config *c = &m->cfg;
+    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads, V = m->vocab;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+
+    crossentropy_backward(a->logits, m->last_targets, N, V, 1.0f / (float)N);
+    memset(s->dx, 0, sizeof(float) * NC);
+    linear_backward(s->dx, grad_of(m, m->lm_head), a->logits, a->lnf, m->lm_head, N, C, V);
+    memset(s->dresid, 0, sizeof(float) * NC);
+    rmsnorm_backward(s->dresid, grad_of(m, m->lnf), s->dx, a->resid + c->n_layers * NC, m->lnf, a->lnf_rstd, N,
+                     C);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const block_params *p = &m->blocks[l];
+        float *x = a->resid + l * NC, *mid = a->resid_mid + l * NC;
+        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
+        float *qkv = a->qkv + l * 3 * NC;
+        /* FFN branch: dresid already holds d(next) = d(mid) via the identity */
+        memset(s->dx, 0, sizeof(float) * NC);
+        swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, s->dresid, ln2,
+                        a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
+        rmsnorm_backward(s->dresid, grad_of(m, p->ln2), s->dx, mid, p->ln2, a->ln2_rstd + (size_t)l * N, N, C);
+        /* attention branch */
+        memset(s->dy, 0, sizeof(float) * NC);
+        linear_backward(s->dy, grad_of(m, p->wo), s->dresid, atty, p->wo, N, C, C);
+        attention_backward(s->dqkv, s->datt, s->dy, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos,
+                           m->rope_sin, B, T, C, H);
+        memset(s->dx, 0, sizeof(float) * NC);
+        linear_backward(s->dx, grad_of(m, p->wqkv), s->dqkv, ln1, p->wqkv, N, C, 3 * C);
+        rmsnorm_backward(s->dresid, grad_of(m, p->ln1), s->dx, x, p->ln1, a->ln1_rstd + (size_t)l * N, N, C);
+    }
+    embedding_backward(grad_of(m, m->wte), s->dresid, m->last_inputs, N, C);
+}
+
+size_t model_count_total(const model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!m->tensors[i].embedding)
+            n += m->tensors[i].size;
+    return n;
+}
+
+size_t model_count_active(const model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!m->tensors[i].embedding && m->tensors[i].active)
+            n += m->tensors[i].size;
+    return n;
+}
+
+double model_flops_per_token(const model_config *c, int vocab)
+{
+    double C = c->d_model, F = c->ffn_hidden, T = c->seq_len, V = vocab;
+    /* Forward multiply-adds per token, times 2 for FLOPs: projections
+     * (qkv 3C^2, out C^2, SwiGLU 3CF), attention scores and values over the
+     * (T+1)/2 keys a causal query sees on average (2 C (T+1)/2), LM head CV. */
+    double per_layer = 3 * C * C + C * C + 3 * C * F + C * (T + 1);
+    double forward = 2.0 * (c->n_layers * per_layer + C * V);
+    return 3.0 * forward; /* backward costs twice the forward */
+}

@@ -1,0 +1,106 @@
+/* The language model: embedding, n_layers pre-norm blocks
+ *   h = h + Attention(RMSNorm(h));  h = h + FFN(RMSNorm(h))
+ * a final RMSNorm, an untied LM head and the cross-entropy loss.
+ *
+ * All parameters live in one buffer (params, with grads beside it) and are
+ * listed as named tensors, so optimizers and checkpoints treat them
+ * uniformly. Activations are allocated once for a fixed batch shape [B,T].
+ * Every model_new() has its model_free(). */
+#ifndef ES_MODEL_MODEL_H
+#define ES_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "study/config.h"
+
+typedef struct {
+    char name[64];   /* "blocks.0.attn.wqkv" */
+    float *data;     /* view into model.params */
+    float *grad;     /* view into model.grads */
+    size_t size;
+    int rows, cols;  /* shape; vectors have rows == 1 */
+    int decay;       /* AdamW weight decay applies (matrices, not norm gains) */
+    int active;      /* counted in the active parameters (every token uses it) */
+    int embedding;   /* the embedding or the LM head (outside P_tot, as in the paper) */
+} param_tensor;
+
+typedef struct {
+    float *ln1;   /* [C] */
+    float *wqkv;  /* [3C, C] */
+    float *wo;    /* [C, C] */
+    float *ln2;   /* [C] */
+    float *w13;   /* [2F, C] dense SwiGLU */
+    float *w2;    /* [C, F] */
+} block_params;
+
+typedef struct {
+    float *resid;    /* [L+1, N, C] residual stream entering each block, and the final one */
+    float *resid_mid;/* [L, N, C] after attention */
+    float *ln1, *ln1_rstd;   /* [L, N, C], [L, N] */
+    float *qkv;      /* [L, N, 3C] (q, k rotated) */
+    float *att;      /* [L, B, H, T, T] */
+    float *atty;     /* [L, N, C] */
+    float *ln2, *ln2_rstd;   /* [L, N, C], [L, N] */
+    float *ffn_h;    /* [L, N, 2F] */
+    float *ffn_z;    /* [L, N, F] */
+    float *lnf, *lnf_rstd;   /* [N, C], [N] */
+    float *logits;   /* [N, V] logits, then probabilities, then their gradient */
+    float *losses;   /* [N] */
+} model_acts;
+
+typedef struct {
+    float *dresid;   /* [N, C] gradient of the residual stream */
+    float *dx;       /* [N, C] gradient of a normed input */
+    float *dy;       /* [N, C] gradient of a sub-layer output */
+    float *dqkv;     /* [N, 3C] */
+    float *datt;     /* [threads, T, T] attention scratch */
+    float *dffn_h;   /* [N, 2F] */
+    float *dffn_z;   /* [N, F] */
+} model_scratch;
+
+typedef struct {
+    model_config cfg;
+    int vocab;
+    int B, T;
+    size_t n_params;
+    float *params, *grads;
+    param_tensor *tensors;
+    int n_tensors;
+    float *wte;      /* [V, C] */
+    block_params *blocks;
+    float *lnf;      /* [C] */
+    float *lm_head;  /* [V, C] */
+    float *rope_cos, *rope_sin; /* [T, D/2] */
+    model_acts acts;
+    model_scratch scratch;
+    const int32_t *last_inputs;  /* inputs of the last forward, for backward */
+    const int32_t *last_targets; /* targets of the last forward, for backward */
+} model;
+
+/* Builds the model for batches of [B, T] tokens, parameters initialised
+ * from seed (normal(0, init_std) matrices, output projections scaled by
+ * 1/sqrt(2 n_layers), unit norm gains). */
+int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, model **out);
+void model_free(model *m);
+
+/* Forward pass over inputs[B*T] with targets[B*T]; returns the mean
+ * cross-entropy (nats/token). targets must stay valid until backward. */
+double model_forward(model *m, const int32_t *inputs, const int32_t *targets);
+
+/* Sets all gradients to zero. */
+void model_zero_grad(model *m);
+
+/* Backward pass of the last forward: grads += d(mean loss)/d(params). */
+void model_backward(model *m);
+
+/* Parameter counts: all, without embedding and LM head (P_tot), and the
+ * active part of those (P_act). */
+size_t model_count_total(const model *m);
+size_t model_count_active(const model *m);
+
+/* Training FLOPs per token (forward + backward = 3x forward, matrix
+ * products and attention scores), from the config alone. */
+double model_flops_per_token(const model_config *cfg, int vocab);
+
+#endif
