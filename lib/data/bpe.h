@@ -3,7 +3,8 @@
  * Ids 0..255 are the bytes; merges add ids 256..vocab-1. Training splits
  * the text into pre-tokens (a run of letters, of digits, or of other
  * non-space characters, each with the single space before it attached, and
- * runs of whitespace), counts them, and repeatedly merges the most frequent
+ * runs of whitespace, a final ' ' of a run going to the next word; pieces
+ * are cut at 256 bytes), counts them, and repeatedly merges the most frequent
  * adjacent pair, ties broken by the smallest (left, right) ids, so training
  * is deterministic. decode(encode(x)) == x for every byte string.
  * Every bpe_train()/bpe_load() result has its bpe_free(). */

@@ -4,7 +4,10 @@
  * Compressed ids are dense, 0..n_compressed-1, numbered in order of the
  * smallest original id of each class, so the map is deterministic. Tokens
  * whose bytes are not valid UTF-8 on their own (partial characters) map to
- * classes of their own. */
+ * classes of their own.
+ * Whitespace (as in the DeepSeek Engram demo): runs collapse to one space
+ * and leading/trailing whitespace is trimmed, so " The", "the" and "THE"
+ * share an id; a whitespace-only token normalises to " ". */
 #ifndef ES_DATA_COMPRESS_H
 #define ES_DATA_COMPRESS_H
 
