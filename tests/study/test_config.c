@@ -1,0 +1,506 @@
+/* Tests of lib/study/config: defaults, loading, every error, overrides,
+ * cross-field rules and the write/load round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "study/config.h"
+
+enum { MAX_FILES = 8, PATH_MAX_LEN = 160 };
+
+typedef struct {
+    char dir[64];
+    char path[MAX_FILES][PATH_MAX_LEN];
+    int n_paths;
+} tmp_files;
+
+static int setup(void **state)
+{
+    tmp_files *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    snprintf(t->dir, sizeof t->dir, "/tmp/test_config.XXXXXX");
+    if (!mkdtemp(t->dir)) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tmp_files *t = *state;
+    for (int i = 0; i < t->n_paths; i++)
+        unlink(t->path[i]);
+    rmdir(t->dir);
+    free(t);
+    return 0;
+}
+
+static char *tmp_path(tmp_files *t, const char *name)
+{
+    assert_true(t->n_paths < MAX_FILES);
+    char buf[PATH_MAX_LEN];
+    snprintf(buf, sizeof buf, "%s/%s", t->dir, name);
+    char *path = t->path[t->n_paths++];
+    memcpy(path, buf, sizeof buf);
+    return path;
+}
+
+static void assert_message_has(const char *needle)
+{
+    const char *msg = es_error_message();
+    if (!strstr(msg, needle))
+        fail_msg("error message '%s' lacks '%s'", msg, needle);
+}
+
+/* Loads text as small.yaml (removed again) with overrides; returns the code. */
+static int load_text(void **state, const char *text, const char *const *overrides, int n, run_config *cfg)
+{
+    tmp_files *t = *state;
+    char path[PATH_MAX_LEN];
+    snprintf(path, sizeof path, "%s/small.yaml", t->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    int rc = config_load(path, overrides, n, cfg);
+    unlink(path);
+    return rc;
+}
+
+/* Expects config_load of text (plus one optional override) to fail with
+ * code and a message holding every needle. */
+static void expect_error(void **state, const char *text, const char *override, int code, const char *needle1,
+                         const char *needle2)
+{
+    run_config cfg;
+    const char *ov[1] = {override};
+    es_error_clear();
+    assert_int_equal(load_text(state, text, ov, override ? 1 : 0, &cfg), code);
+    /* errors are one line */
+    assert_null(strchr(es_error_message(), '\n'));
+    if (needle1)
+        assert_message_has(needle1);
+    if (needle2)
+        assert_message_has(needle2);
+}
+
+static void test_defaults(void **state)
+{
+    run_config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(config_validate(&cfg), ES_OK);
+    assert_string_equal(cfg.name, "run");
+    assert_string_equal(cfg.corpus, "kjv");
+    assert_string_equal(cfg.data_dir, "data");
+    assert_int_equal(cfg.vocab, 4096);
+    assert_int_equal(cfg.model.d_model, 128);
+    assert_int_equal(cfg.model.n_layers, 4);
+    assert_int_equal(cfg.model.n_heads, 4);
+    assert_int_equal(cfg.model.seq_len, 128);
+    assert_int_equal(cfg.model.ffn_hidden, 384);
+    assert_true(cfg.model.rope_theta == 10000.0);
+    assert_true(cfg.model.init_std == 0.02);
+    assert_int_equal(cfg.model.moe.experts, 0);
+    assert_int_equal(cfg.model.moe.top_k, 2);
+    assert_int_equal(cfg.model.moe.shared, 1);
+    assert_int_equal(cfg.model.moe.expert_hidden, 128);
+    assert_true(cfg.model.moe.bias_rate == 0.001);
+    assert_true(cfg.model.moe.aux_loss == 0.0);
+    assert_true(cfg.model.moe.route_scale == 1.0);
+    assert_true(cfg.train.seed == 1);
+    assert_int_equal(cfg.train.batch, 16);
+    assert_int_equal(cfg.train.steps, 1000);
+    assert_true(cfg.train.tokens == 0.0);
+    assert_true(cfg.train.epochs == 1.0);
+    assert_true(cfg.train.lr == 3e-3);
+    assert_true(cfg.train.min_lr_ratio == 0.1);
+    assert_int_equal(cfg.train.warmup, 50);
+    assert_true(cfg.train.weight_decay == 0.1);
+    assert_true(cfg.train.beta1 == 0.9);
+    assert_true(cfg.train.beta2 == 0.95);
+    assert_true(cfg.train.eps == 1e-8);
+    assert_true(cfg.train.grad_clip == 1.0);
+    assert_int_equal(cfg.train.eval_every, 100);
+    assert_int_equal(cfg.train.eval_tokens, 0);
+    assert_int_equal(cfg.train.checkpoint_every, 0);
+    assert_int_equal(cfg.train.threads, 0);
+    assert_true(cfg.train.diverge_factor == 3.0);
+    assert_int_equal(config_total_steps(&cfg), 1000);
+
+    /* an empty file is the defaults */
+    run_config loaded;
+    assert_int_equal(load_text(state, "# nothing\n", NULL, 0, &loaded), ES_OK);
+    assert_memory_equal(&cfg, &loaded, sizeof cfg);
+}
+
+static const char FULL[] = "name: full-run.1\n"
+                           "corpus: /data/my corpus.txt\n"
+                           "data_dir: cache\n"
+                           "tokenizer:\n"
+                           "  vocab: 8192\n"
+                           "model:\n"
+                           "  d_model: 256\n"
+                           "  layers: 6\n"
+                           "  heads: 8\n"
+                           "  seq_len: 256\n"
+                           "  ffn_hidden: 768\n"
+                           "  rope_theta: 500000\n"
+                           "  init_std: 0.01\n"
+                           "  moe:\n"
+                           "    experts: 16\n"
+                           "    top_k: 4\n"
+                           "    shared: 2\n"
+                           "    expert_hidden: 64\n"
+                           "    bias_rate: 0.0005\n"
+                           "    aux_loss: 0.0001\n"
+                           "    route_scale: 2.5\n"
+                           "train:\n"
+                           "  seed: 18446744073709551615\n"
+                           "  batch: 32\n"
+                           "  steps: 5000\n"
+                           "  tokens: 2.5e8\n"
+                           "  epochs: 2.5\n"
+                           "  lr: 1e-3\n"
+                           "  min_lr_ratio: 0\n"
+                           "  warmup: 1e3\n"
+                           "  weight_decay: 0.05\n"
+                           "  beta1: 0.8\n"
+                           "  beta2: 0.99\n"
+                           "  eps: 1e-10\n"
+                           "  grad_clip: 0.5\n"
+                           "  eval_every: 250\n"
+                           "  eval_tokens: 65536\n"
+                           "  checkpoint_every: 1000\n"
+                           "  threads: 4\n"
+                           "  diverge_factor: 10\n";
+
+static void test_full_file_sets_every_key(void **state)
+{
+    run_config cfg;
+    assert_int_equal(load_text(state, FULL, NULL, 0, &cfg), ES_OK);
+    assert_string_equal(cfg.name, "full-run.1");
+    assert_string_equal(cfg.corpus, "/data/my corpus.txt");
+    assert_string_equal(cfg.data_dir, "cache");
+    assert_int_equal(cfg.vocab, 8192);
+    assert_int_equal(cfg.model.d_model, 256);
+    assert_int_equal(cfg.model.n_layers, 6);
+    assert_int_equal(cfg.model.n_heads, 8);
+    assert_int_equal(cfg.model.seq_len, 256);
+    assert_int_equal(cfg.model.ffn_hidden, 768);
+    assert_true(cfg.model.rope_theta == 500000.0);
+    assert_true(cfg.model.init_std == 0.01);
+    assert_int_equal(cfg.model.moe.experts, 16);
+    assert_int_equal(cfg.model.moe.top_k, 4);
+    assert_int_equal(cfg.model.moe.shared, 2);
+    assert_int_equal(cfg.model.moe.expert_hidden, 64);
+    assert_true(cfg.model.moe.bias_rate == 0.0005);
+    assert_true(cfg.model.moe.aux_loss == 0.0001);
+    assert_true(cfg.model.moe.route_scale == 2.5);
+    assert_true(cfg.train.seed == UINT64_MAX);
+    assert_int_equal(cfg.train.batch, 32);
+    assert_int_equal(cfg.train.steps, 5000);
+    assert_true(cfg.train.tokens == 2.5e8);
+    assert_true(cfg.train.epochs == 2.5);
+    assert_true(cfg.train.lr == 1e-3);
+    assert_true(cfg.train.min_lr_ratio == 0.0);
+    assert_int_equal(cfg.train.warmup, 1000);
+    assert_true(cfg.train.weight_decay == 0.05);
+    assert_true(cfg.train.beta1 == 0.8);
+    assert_true(cfg.train.beta2 == 0.99);
+    assert_true(cfg.train.eps == 1e-10);
+    assert_true(cfg.train.grad_clip == 0.5);
+    assert_int_equal(cfg.train.eval_every, 250);
+    assert_int_equal(cfg.train.eval_tokens, 65536);
+    assert_int_equal(cfg.train.checkpoint_every, 1000);
+    assert_int_equal(cfg.train.threads, 4);
+    assert_true(cfg.train.diverge_factor == 10.0);
+    /* tokens win over steps: ceil(2.5e8 / (32 * 256)) */
+    assert_int_equal(config_total_steps(&cfg), 30518);
+}
+
+static void test_syntax_error(void **state)
+{
+    expect_error(state, "model:\n  d_model: [1, 2\n  heads: 4\n", NULL, ES_ECONFIG, "small.yaml:", "flow sequence");
+    expect_error(state, "model:\n  d_model: 1\n   heads: 4\n", NULL, ES_ECONFIG, "small.yaml:3:", NULL);
+}
+
+static void test_unknown_keys(void **state)
+{
+    expect_error(state, "name: a\nmodel:\n  d_model: 128\n\n\n\n  d_modle: 7\n", NULL, ES_ECONFIG,
+                 "small.yaml:7: unknown key 'model.d_modle'", "did you mean 'model.d_model'?");
+    expect_error(state, "modle:\n  d_model: 128\n", NULL, ES_ECONFIG, "small.yaml:1: unknown key 'modle'",
+                 "did you mean 'model'?");
+    expect_error(state, "train:\n  moe:\n    experts: 4\n", NULL, ES_ECONFIG, "small.yaml:2: unknown key 'train.moe'",
+                 "did you mean 'model.moe'?");
+    expect_error(state, "model:\n  moe:\n    expert: 4\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: unknown key 'model.moe.expert'", "did you mean 'model.moe.experts'?");
+    /* nothing close: no suggestion */
+    expect_error(state, "train:\n  learning_rate_schedule: cosine\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: unknown key 'train.learning_rate_schedule'", NULL);
+    assert_null(strstr(es_error_message(), "did you mean"));
+    expect_error(state, "sweep:\n  rho: [0, 1]\n", NULL, ES_ECONFIG, "unknown key 'sweep'", NULL);
+}
+
+static void test_bad_types(void **state)
+{
+    expect_error(state, "name: x\nmodel:\n  d_model: abc\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.d_model: expected an integer, got 'abc'", NULL);
+    expect_error(state, "model:\n  d_model: 1.5\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: model.d_model: expected an integer, got '1.5'", NULL);
+    expect_error(state, "train:\n  lr: fast\n", NULL, ES_ECONFIG, "small.yaml:2: train.lr: expected a number, got 'fast'",
+                 NULL);
+    expect_error(state, "train:\n  lr: 0x10\n", NULL, ES_ECONFIG, "train.lr: expected a number, got '0x10'", NULL);
+    expect_error(state, "train:\n  lr: .nan\n", NULL, ES_ECONFIG, "small.yaml:2: train.lr: expected a finite number",
+                 "'.nan'");
+    expect_error(state, "train:\n  grad_clip: inf\n", NULL, ES_ECONFIG, "expected a finite number, got 'inf'", NULL);
+    expect_error(state, "model:\n  d_model: \"128\"\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: model.d_model: expected an integer, got the string '128'", NULL);
+    expect_error(state, "train:\n  seed: 1.5\n", NULL, ES_ECONFIG, "train.seed: expected an integer, got '1.5'", NULL);
+    /* lists and maps where a value belongs, values where a section belongs */
+    expect_error(state, "model:\n  d_model: [128, 256]\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: model.d_model: expected an integer, got a list", NULL);
+    expect_error(state, "corpus:\n  path: x\n", NULL, ES_ECONFIG, "small.yaml:1: corpus: expected a string, got a map",
+                 NULL);
+    expect_error(state, "model: 5\n", NULL, ES_ECONFIG, "small.yaml:1: model: expected a map of keys", "'5'");
+    expect_error(state, "train: [1, 2]\n", NULL, ES_ECONFIG, "small.yaml:1: train: expected a map of keys, got a list",
+                 NULL);
+    expect_error(state, "- a\n- b\n", NULL, ES_ECONFIG, "the top level must be a map", NULL);
+
+    /* integral exponent forms are integers; an empty section is no keys */
+    run_config cfg;
+    assert_int_equal(load_text(state, "train:\n  steps: 1e6\n  eval_every: 2.5e2\nmodel:\n", NULL, 0, &cfg), ES_OK);
+    assert_int_equal(cfg.train.steps, 1000000);
+    assert_int_equal(cfg.train.eval_every, 250);
+    assert_int_equal(cfg.model.d_model, 128);
+}
+
+static void test_out_of_range(void **state)
+{
+    expect_error(state, "name: x\nmodel:\n  d_model: -4\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.d_model = -4 is out of range [8, 16384]", NULL);
+    expect_error(state, "model:\n  d_model: 16385\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: model.d_model = 16385 is out of range [8, 16384]", NULL);
+    expect_error(state, "model:\n  d_model: 99999999999999999999\n", NULL, ES_ECONFIG,
+                 "model.d_model = 99999999999999999999 is out of range", NULL);
+    expect_error(state, "train:\n  lr: 0\n", NULL, ES_ECONFIG, "small.yaml:2: train.lr = 0 is out of range (0, 10]", NULL);
+    expect_error(state, "train:\n  beta2: 1\n", NULL, ES_ECONFIG, "train.beta2 = 1 is out of range [0, 1)", NULL);
+    expect_error(state, "train:\n  warmup: -1\n", NULL, ES_ECONFIG, "train.warmup = -1 is out of range [0, inf)", NULL);
+    expect_error(state, "train:\n  steps: 1e13\n", NULL, ES_ECONFIG,
+                 "train.steps = 1e13 is out of range [1, 1000000000000]", NULL);
+    expect_error(state, "train:\n  tokens: 2e15\n", NULL, ES_ECONFIG, "train.tokens = 2e15 is out of range", NULL);
+    expect_error(state, "train:\n  seed: -1\n", NULL, ES_ECONFIG,
+                 "train.seed = -1 is out of range [0, 18446744073709551615]", NULL);
+    expect_error(state, "train:\n  seed: 18446744073709551616\n", NULL, ES_ECONFIG, "train.seed = 18446744073709551616",
+                 NULL);
+    expect_error(state, "model:\n  rope_theta: 1e999\n", NULL, ES_ECONFIG, "model.rope_theta = 1e999 is out of range",
+                 NULL);
+    expect_error(state, "train:\n  diverge_factor: 1\n", NULL, ES_ECONFIG,
+                 "train.diverge_factor = 1 is out of range (1, 1000000]", NULL);
+    expect_error(state, "tokenizer:\n  vocab: 100\n", NULL, ES_ECONFIG, "tokenizer.vocab = 100 is out of range [256, 65536]",
+                 NULL);
+    char long_name[200];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    char text[256];
+    snprintf(text, sizeof text, "name: %s\n", long_name);
+    expect_error(state, text, NULL, ES_ECONFIG, "small.yaml:1: name:", "longer than 127 characters");
+}
+
+static void test_duplicate_key(void **state)
+{
+    expect_error(state, "train:\n  lr: 1e-3\n  batch: 4\n  lr: 2e-3\n", NULL, ES_ECONFIG,
+                 "small.yaml:4: duplicate key 'lr'", NULL);
+}
+
+static void test_missing_file(void **state)
+{
+    tmp_files *t = *state;
+    char path[PATH_MAX_LEN];
+    snprintf(path, sizeof path, "%s/nope.yaml", t->dir);
+    run_config cfg;
+    assert_int_equal(config_load(path, NULL, 0, &cfg), ES_EIO);
+    assert_message_has(path);
+}
+
+static void test_bad_overrides(void **state)
+{
+    expect_error(state, "", "model.d_model", ES_EINVAL, "model.d_model", "key.path=value");
+    expect_error(state, "", "=3", ES_EINVAL, "the key is empty", NULL);
+    expect_error(state, "", "model.d_modle=256", ES_ECONFIG, "--set: unknown key 'model.d_modle'",
+                 "did you mean 'model.d_model'?");
+    expect_error(state, "", "model.d_model=abc", ES_ECONFIG, "--set: model.d_model: expected an integer, got 'abc'",
+                 NULL);
+    expect_error(state, "", "model.d_model=4", ES_ECONFIG, "--set: model.d_model = 4 is out of range [8, 16384]", NULL);
+    expect_error(state, "", "model.d_model=[1, 2]", ES_ECONFIG, "--set: model.d_model: expected an integer, got a list",
+                 NULL);
+    expect_error(state, "", "model.d_model=[1, 2", ES_EINVAL, "--set model.d_model=[1, 2: invalid YAML value", NULL);
+    expect_error(state, "model:\n  d_model: 128\n", "model.d_model.x=1", ES_EINVAL, "'model.d_model' is a value", NULL);
+    expect_error(state, "", "model.d_model.x=1", ES_ECONFIG, "--set: model.d_model: expected an integer, got a map",
+                 NULL);
+    /* an override into a section given as a value in the file */
+    expect_error(state, "model: 5\n", "model.d_model=64", ES_EINVAL, "'model' is a value", NULL);
+}
+
+static void test_overrides_win_in_order(void **state)
+{
+    run_config cfg;
+    const char *ov[] = {"model.d_model=256", "train.lr=1e-4", "model.d_model=64", "model.moe={experts: 8, top_k: 1}",
+                        "name=override", "model.moe.shared=0"};
+    assert_int_equal(load_text(state, "name: file\nmodel:\n  d_model: 512\n  heads: 8\ntrain:\n  lr: 0.5\n", ov, 6, &cfg),
+                     ES_OK);
+    assert_int_equal(cfg.model.d_model, 64); /* the last override wins */
+    assert_int_equal(cfg.model.n_heads, 8);  /* from the file */
+    assert_true(cfg.train.lr == 1e-4);
+    assert_int_equal(cfg.model.moe.experts, 8);
+    assert_int_equal(cfg.model.moe.top_k, 1);
+    assert_int_equal(cfg.model.moe.shared, 0);
+    assert_string_equal(cfg.name, "override");
+    assert_int_equal(cfg.model.seq_len, 128); /* a default */
+}
+
+static void test_cross_field_rules(void **state)
+{
+    expect_error(state, "model:\n  d_model: 100\n  heads: 3\n", NULL, ES_ECONFIG,
+                 "model.d_model = 100 is not divisible by model.heads = 3", NULL);
+    expect_error(state, "model:\n  d_model: 120\n  heads: 8\n", NULL, ES_ECONFIG, "model.d_model / model.heads",
+                 "even");
+    expect_error(state, "model:\n  moe:\n    experts: 2\n    top_k: 3\n", NULL, ES_ECONFIG,
+                 "model.moe.top_k = 3 is more than model.moe.experts = 2", NULL);
+    expect_error(state, "name: \"\"\n", NULL, ES_ECONFIG, "name: must not be empty", NULL);
+    expect_error(state, "name: my run\n", NULL, ES_ECONFIG, "name: 'my run' is not a folder name", NULL);
+    expect_error(state, "name: a/b\n", NULL, ES_ECONFIG, "name: 'a/b'", NULL);
+    expect_error(state, "", "name=..", ES_ECONFIG, "name: '..'", NULL);
+    expect_error(state, "corpus: ''\n", NULL, ES_ECONFIG, "corpus: must not be empty", NULL);
+
+    /* top_k > experts is fine for a dense model (experts = 0) */
+    run_config cfg;
+    config_defaults(&cfg);
+    cfg.model.moe.top_k = 8;
+    assert_int_equal(config_validate(&cfg), ES_OK);
+    cfg.model.moe.experts = 8;
+    assert_int_equal(config_validate(&cfg), ES_OK);
+    cfg.model.moe.experts = 7;
+    assert_int_equal(config_validate(&cfg), ES_ECONFIG);
+}
+
+/* config_write then config_load gives the same struct, byte for byte. */
+static void round_trip(void **state, const run_config *cfg, const char *name)
+{
+    const char *path = tmp_path(*state, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(config_write(cfg, f), ES_OK);
+    assert_int_equal(fclose(f), 0);
+    run_config back;
+    assert_int_equal(config_load(path, NULL, 0, &back), ES_OK);
+    assert_string_equal(cfg->name, back.name);
+    assert_string_equal(cfg->corpus, back.corpus);
+    assert_true(cfg->train.lr == back.train.lr);
+    assert_memory_equal(cfg, &back, sizeof back);
+}
+
+static void test_write_round_trip(void **state)
+{
+    run_config cfg;
+    config_defaults(&cfg);
+    round_trip(state, &cfg, "defaults.yaml");
+
+    assert_int_equal(load_text(state, FULL, NULL, 0, &cfg), ES_OK);
+    round_trip(state, &cfg, "full.yaml");
+
+    /* values that need care: inexact doubles, strings YAML would misread */
+    const char *ov[] = {"model.init_std=0.1", "train.lr=0.00030000000000000003", "train.tokens=123456789012345",
+                        "train.eps=4.9406564584124654e-300", "model.rope_theta=1e300", "corpus=- x: #y \"z\" \\ 'q'",
+                        "data_dir=true", "name=1e5"};
+    assert_int_equal(load_text(state, "", ov, 8, &cfg), ES_OK);
+    cfg.model.init_std = 0.1 + 0.2; /* 0.30000000000000004 */
+    assert_string_equal(cfg.corpus, "- x: #y \"z\" \\ 'q'");
+    round_trip(state, &cfg, "tricky.yaml");
+
+    /* every key of the table is written, once */
+    const char *path = tmp_path(*state, "keys.yaml");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(config_write(&cfg, f), ES_OK);
+    assert_int_equal(fclose(f), 0);
+    ynode *root = NULL;
+    assert_int_equal(ytree_load_file(path, &root), ES_OK);
+    const char *keys[] = {"name", "corpus", "data_dir", "tokenizer.vocab", "model.d_model", "model.layers", "model.heads",
+                          "model.seq_len", "model.ffn_hidden", "model.rope_theta", "model.init_std",
+                          "model.moe.experts", "model.moe.top_k", "model.moe.shared", "model.moe.expert_hidden",
+                          "model.moe.bias_rate", "model.moe.aux_loss", "model.moe.route_scale", "train.seed",
+                          "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
+                          "train.min_lr_ratio", "train.warmup", "train.weight_decay", "train.beta1", "train.beta2",
+                          "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
+                          "train.checkpoint_every", "train.threads", "train.diverge_factor"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!ytree_get(root, keys[i]))
+            fail_msg("config_write left out %s", keys[i]);
+    assert_int_equal(ytree_get(root, "model")->n_items, 8);  /* 7 leaves + moe */
+    assert_int_equal(ytree_get(root, "train")->n_items, 18);
+    assert_int_equal(root->n_items, 6);
+    ytree_free(root);
+}
+
+static void test_from_tree_skips_sections(void **state)
+{
+    ynode *root = NULL;
+    assert_int_equal(ytree_load_string("name: exp\nsweep:\n  rho: [0, 1]\nmodel:\n  d_model: 64\n", "exp.yaml", &root),
+                     ES_OK);
+    run_config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(config_from_tree(root, NULL, &cfg), ES_ECONFIG);
+    assert_message_has("exp.yaml:2: unknown key 'sweep'");
+    const char *skip[] = {"sweep", NULL};
+    config_defaults(&cfg);
+    assert_int_equal(config_from_tree(root, skip, &cfg), ES_OK);
+    assert_int_equal(cfg.model.d_model, 64);
+    assert_string_equal(cfg.name, "exp");
+    ytree_free(root);
+    (void)state;
+}
+
+static void test_total_steps(void **state)
+{
+    run_config cfg;
+    config_defaults(&cfg);
+    cfg.train.steps = 7;
+    assert_int_equal(config_total_steps(&cfg), 7);
+    cfg.train.tokens = 16 * 128 * 10; /* exactly 10 steps */
+    assert_int_equal(config_total_steps(&cfg), 10);
+    cfg.train.tokens += 1; /* a partial step rounds up */
+    assert_int_equal(config_total_steps(&cfg), 11);
+    (void)state;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_file_sets_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overrides_win_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cross_field_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_total_steps, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
