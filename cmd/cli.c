@@ -1,0 +1,128 @@
+#include "cli.h"
+
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile sig_atomic_t cli_stop_requested = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (cli_stop_requested) /* a second ^C: stop now */
+        _exit(EXIT_INTERRUPTED);
+    cli_stop_requested = 1;
+}
+
+void cli_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_error(const char *command, int code, const char *fmt, ...)
+{
+    fprintf(stderr, "engram-scale %s: ", command);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_fail(const char *command) { return cli_error(command, 1, "%s", es_error_message()); }
+
+static int allows(const char *allowed, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = allowed; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == allowed || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int parse_int(const char *command, const char *name, const char *value, int min, int *out)
+{
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || v < min || v > 4096)
+        return cli_error(command, EXIT_USAGE, "--%s expects a whole number >= %d, got '%s'", name, min, value);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse(const char *command, int argc, char **argv, const char *allowed, int max_positional,
+              cli_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->threads = -1;
+    opt->jobs = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
+            if (opt->n_positional >= max_positional)
+                return cli_error(command, EXIT_USAGE, "unexpected argument '%s' (see engram-scale %s --help)", a,
+                                 command);
+            opt->positional[opt->n_positional++] = a;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, a + 2, len);
+        name[len] = '\0';
+        if (strcmp(name, "help") == 0) {
+            opt->help = 1;
+            continue;
+        }
+        if (!allows(allowed, name))
+            return cli_error(command, EXIT_USAGE, "unknown option '%s' (see engram-scale %s --help)", a, command);
+        int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
+                          strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0;
+        const char *value = NULL;
+        if (takes_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return cli_error(command, EXIT_USAGE, "option --%s needs a value", name);
+        } else if (eq) {
+            return cli_error(command, EXIT_USAGE, "option --%s takes no value", name);
+        }
+        if (strcmp(name, "set") == 0) {
+            if (opt->n_sets >= CLI_MAX_SETS)
+                return cli_error(command, EXIT_USAGE, "too many --set options");
+            opt->sets[opt->n_sets++] = value;
+        } else if (strcmp(name, "out") == 0) {
+            opt->out = value;
+        } else if (strcmp(name, "threads") == 0) {
+            if (parse_int(command, name, value, 0, &opt->threads))
+                return EXIT_USAGE;
+        } else if (strcmp(name, "jobs") == 0) {
+            if (parse_int(command, name, value, 1, &opt->jobs))
+                return EXIT_USAGE;
+        } else if (strcmp(name, "shard") == 0) {
+            opt->shard = value;
+        } else if (strcmp(name, "json") == 0) {
+            opt->json = 1;
+        } else if (strcmp(name, "resume") == 0) {
+            opt->resume = 1;
+        } else if (strcmp(name, "force") == 0) {
+            opt->force = 1;
+        } else if (strcmp(name, "slurm") == 0) {
+            opt->slurm = 1;
+        } else if (strcmp(name, "quiet") == 0) {
+            opt->quiet = 1;
+        }
+    }
+    return 0;
+}

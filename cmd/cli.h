@@ -1,0 +1,51 @@
+/* Shared command-line plumbing for the subcommands: option parsing,
+ * error reporting, signal handling. Each subcommand lives in its own file
+ * and is thin: parse, call lib/, print. */
+#ifndef ES_CMD_CLI_H
+#define ES_CMD_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+
+enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+enum { CLI_MAX_SETS = 256 };
+
+/* Options common to most subcommands. */
+typedef struct {
+    const char *positional[8];
+    int n_positional;
+    const char *sets[CLI_MAX_SETS]; /* "--set key=value" in order */
+    int n_sets;
+    const char *out;                 /* --out DIR */
+    int json;                        /* --json */
+    int resume;                      /* --resume */
+    int force;                       /* --force */
+    int help;                        /* --help */
+    int threads;                     /* --threads N (-1: not given) */
+    int jobs;                        /* --jobs N */
+    const char *shard;               /* --shard K/N */
+    int slurm;                       /* --slurm */
+    int quiet;                       /* --quiet */
+} cli_options;
+
+/* Parses argv after the subcommand name. allowed is a string of option
+ * names the command takes, e.g. "set out json resume". Prints a usage
+ * error and returns EXIT_USAGE for anything else. */
+int cli_parse(const char *command, int argc, char **argv, const char *allowed, int max_positional,
+              cli_options *opt);
+
+/* Prints "engram-scale COMMAND: <lib message>" to stderr; returns 1. */
+int cli_fail(const char *command);
+
+/* Prints a formatted error to stderr; returns code. */
+int cli_error(const char *command, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* SIGINT/SIGTERM set this flag; training loops checkpoint and stop. */
+extern volatile sig_atomic_t cli_stop_requested;
+void cli_install_signal_handlers(void);
+
+/* The subcommands. */
+int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,111 @@
+#include "train/optimizer.h"
+
+#include "core/error.h"
+#include "core/mem.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+
+int adamw_new(size_t n, double beta1, double beta2, double eps, double weight_decay, adamw **out)
+{
+    *out = NULL;
+    adamw *opt = es_calloc(1, sizeof *opt);
+    if (!opt)
+        return ES_ENOMEM;
+    opt->m = es_floats_new(n);
+    opt->v = es_floats_new(n);
+    if (!opt->m || !opt->v) {
+        adamw_free(opt);
+        return ES_ENOMEM;
+    }
+    opt->n = n;
+    opt->beta1 = beta1;
+    opt->beta2 = beta2;
+    opt->eps = eps;
+    opt->weight_decay = weight_decay;
+    *out = opt;
+    return ES_OK;
+}
+
+void adamw_free(adamw *opt)
+{
+    if (!opt)
+        return;
+    es_floats_free(opt->m);
+    es_floats_free(opt->v);
+    free(opt);
+}
+
+void adamw_step(adamw *opt, model *m, double lr)
+{
+    opt->t++;
+    float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
+    float c1 = (float)(1.0 / (1.0 - pow(opt->beta1, (double)opt->t)));
+    float c2 = (float)(1.0 / (1.0 - pow(opt->beta2, (double)opt->t)));
+    float flr = (float)lr;
+    for (int i = 0; i < m->n_tensors; i++) {
+        param_tensor *t = &m->tensors[i];
+        size_t offset = (size_t)(t->data - m->params);
+        float *p = t->data, *g = t->grad, *mm = opt->m + offset, *vv = opt->v + offset;
+        float decay = t->decay ? (float)(lr * opt->weight_decay) : 0.0f;
+        long n = (long)t->size;
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (long j = 0; j < n; j++) {
+            float gj = g[j];
+            mm[j] = b1 * mm[j] + (1.0f - b1) * gj;
+            vv[j] = b2 * vv[j] + (1.0f - b2) * gj * gj;
+            float update = (mm[j] * c1) / (sqrtf(vv[j] * c2) + eps);
+            p[j] -= flr * update + decay * p[j];
+        }
+    }
+}
+
+double grad_norm(const model *m)
+{
+    int threads = omp_get_max_threads();
+    double partial[256] = {0};
+    if (threads > 256)
+        threads = 256;
+    long n = (long)m->n_params;
+    const float *g = m->grads;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        long j0 = n * t / nt, j1 = n * (t + 1) / nt;
+        double s = 0.0;
+        for (long j = j0; j < j1; j++)
+            s += (double)g[j] * g[j];
+        partial[t] = s;
+    }
+    double total = 0.0;
+    for (int t = 0; t < threads; t++)
+        total += partial[t];
+    return sqrt(total);
+}
+
+double grad_clip(model *m, double max_norm)
+{
+    double norm = grad_norm(m);
+    if (max_norm > 0 && norm > max_norm) {
+        float scale = (float)(max_norm / norm);
+        long n = (long)m->n_params;
+#pragma omp parallel for schedule(static)
+        for (long j = 0; j < n; j++)
+            m->grads[j] *= scale;
+    }
+    return norm;
+}
+
+double lr_schedule(long step, long total, long warmup, double peak, double min_ratio)
+{
+    if (step < warmup)
+        return peak * (double)(step + 1) / (double)warmup;
+    long decay_steps = total - warmup;
+    if (decay_steps <= 1)
+        return peak;
+    double progress = (double)(step - warmup) / (double)(decay_steps - 1);
+    if (progress > 1)
+        progress = 1;
+    return peak * (min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + cos(M_PI * progress)));
+}

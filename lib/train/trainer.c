@@ -1,0 +1,394 @@
+#include "train/trainer.h"
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "core/parallel.h"
+#include "data/batch.h"
+#include "model/model.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Trainer state saved in checkpoints besides parameters and moments. */
+typedef struct {
+    int64_t step;          /* steps done */
+    double seconds;        /* wall time spent so far */
+    double loss_sum;       /* train losses since the last eval */
+    int64_t loss_count;
+    double initial_loss;   /* loss of the first step, the divergence yardstick */
+    double best_val_loss;
+    double last_val_loss;
+    double last_train_loss;
+    int64_t adam_t;
+} train_state;
+
+static long eval_batches(const run_config *cfg, const batch_loader *val)
+{
+    long available = (long)(val->n_windows / (size_t)cfg->train.batch);
+    long per_batch = (long)cfg->train.batch * cfg->model.seq_len;
+    long wanted = cfg->train.eval_tokens > 0 ? (cfg->train.eval_tokens + per_batch - 1) / per_batch : available;
+    if (wanted > available)
+        wanted = available;
+    return wanted > 0 ? wanted : 1;
+}
+
+int train_check_data(const run_config *cfg, const dataset *ds)
+{
+    int B = cfg->train.batch, T = cfg->model.seq_len;
+    long steps = config_total_steps(cfg);
+    double windows = ds->n_train > 0 ? (double)((ds->n_train - 1) / (size_t)T) : 0;
+    double needed = (double)steps * B;
+    if (needed > cfg->train.epochs * windows + 1e-9)
+        return es_error(ES_EINVAL,
+                        "the run needs %.0f sequences of %d tokens (%.4g tokens, %.2f passes) but the training split "
+                        "of %s holds %.0f sequences (%zu tokens) and train.epochs is %g; raise train.epochs or "
+                        "train on fewer tokens",
+                        needed, T, needed * T, windows > 0 ? needed / windows : INFINITY, ds->name, windows,
+                        ds->n_train, cfg->train.epochs);
+    size_t val_windows = ds->n_val > 0 ? (ds->n_val - 1) / (size_t)T : 0;
+    if (val_windows < (size_t)B)
+        return es_error(ES_EINVAL,
+                        "the validation split of %s holds %zu sequences of %d tokens, fewer than one batch of %d",
+                        ds->name, val_windows, T, B);
+    return ES_OK;
+}
+
+/* The config text that must match for a checkpoint to be resumed: all of
+ * it except settings that do not change the computation's meaning. */
+static char *config_identity(const run_config *cfg)
+{
+    run_config c = *cfg;
+    c.train.threads = 0;
+    c.train.checkpoint_every = 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    config_write(&c, f);
+    fclose(f);
+    return text;
+}
+
+static double evaluate(model *m, batch_loader *val, long batches, int32_t *inputs, int32_t *targets)
+{
+    double total = 0.0;
+    for (long i = 0; i < batches; i++) {
+        batch_loader_eval(val, i, inputs, targets);
+        total += model_forward(m, inputs, targets);
+    }
+    return total / (double)batches;
+}
+
+static json_t *json_number_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static int write_result(const char *path, const train_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(r->diverged ? "diverged" : "ok"));
+    json_object_set_new(o, "steps", json_integer(r->steps));
+    json_object_set_new(o, "diverged_step", r->diverged ? json_integer(r->diverged_step) : json_null());
+    json_object_set_new(o, "tokens", json_real(r->tokens));
+    json_object_set_new(o, "val_loss", json_number_or_null(r->val_loss));
+    json_object_set_new(o, "best_val_loss", json_number_or_null(r->best_val_loss));
+    json_object_set_new(o, "train_loss", json_number_or_null(r->train_loss));
+    json_object_set_new(o, "seconds", json_real(r->seconds));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!text)
+        return es_error(ES_ENOMEM, "cannot format %s", path);
+    size_t n = strlen(text);
+    text[n] = '\n';
+    int rc = file_write_atomic(path, text, n + 1);
+    free(text);
+    return rc;
+}
+
+static double json_number_field(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int train_result_read(const char *out_dir, train_result *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/result.json", out_dir);
+    json_error_t jerr;
+    json_t *o = json_load_file(path, 0, &jerr);
+    if (!o)
+        return es_error(ES_EIO, "cannot read %s: %s", path, jerr.text);
+    memset(r, 0, sizeof *r);
+    json_t *status = json_object_get(o, "status");
+    r->diverged = json_is_string(status) && strcmp(json_string_value(status), "diverged") == 0;
+    r->steps = (long)json_number_field(o, "steps");
+    double ds = json_number_field(o, "diverged_step");
+    r->diverged_step = isfinite(ds) ? (long)ds : 0;
+    r->tokens = json_number_field(o, "tokens");
+    r->val_loss = json_number_field(o, "val_loss");
+    r->best_val_loss = json_number_field(o, "best_val_loss");
+    r->train_loss = json_number_field(o, "train_loss");
+    r->seconds = json_number_field(o, "seconds");
+    json_decref(o);
+    return ES_OK;
+}
+
+/* Keeps the header and the complete rows of log.tsv up to `step`: rows
+ * written after the checkpoint, or half-written by a kill, are dropped. */
+static int truncate_log(const char *path, long step)
+{
+    char *text;
+    size_t len;
+    if (!es_exists(path))
+        return ES_OK;
+    int rc = es_read_file(path, &text, &len);
+    if (rc)
+        return rc;
+    size_t keep = 0;
+    for (size_t pos = 0; pos < len;) {
+        char *nl = memchr(text + pos, '\n', len - pos);
+        if (!nl)
+            break; /* a half row */
+        size_t end = (size_t)(nl - text) + 1;
+        if (pos > 0 && strtol(text + pos, NULL, 10) > step)
+            break;
+        keep = end;
+        pos = end;
+    }
+    rc = file_write_atomic(path, text, keep);
+    free(text);
+    return rc;
+}
+
+typedef struct {
+    model *m;
+    adamw *opt;
+    batch_loader *train, *val;
+    int32_t *inputs, *targets;
+    FILE *log;
+    char *identity;
+} run_parts;
+
+static void parts_free(run_parts *p)
+{
+    model_free(p->m);
+    adamw_free(p->opt);
+    batch_loader_free(p->train);
+    batch_loader_free(p->val);
+    free(p->inputs);
+    free(p->targets);
+    if (p->log)
+        fclose(p->log);
+    free(p->identity);
+}
+
+static int save_checkpoint(const char *path, run_parts *p, const train_state *st)
+{
+    size_t n = p->m->n_params * sizeof(float);
+    checkpoint_section sections[] = {
+        {"config", p->identity, strlen(p->identity)},
+        {"state", (void *)st, sizeof *st},
+        {"params", p->m->params, n},
+        {"adam.m", p->opt->m, n},
+        {"adam.v", p->opt->v, n},
+    };
+    return checkpoint_save(path, sections, (int)(sizeof sections / sizeof sections[0]));
+}
+
+static int load_checkpoint(const char *path, run_parts *p, train_state *st)
+{
+    checkpoint *ck;
+    int rc = checkpoint_open(path, &ck);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    const char *saved = checkpoint_find(ck, "config", &n);
+    if (!saved || n != strlen(p->identity) || memcmp(saved, p->identity, n) != 0) {
+        checkpoint_close(ck);
+        return es_error(ES_ESTATE,
+                        "checkpoint %s was made with another config; resume with the same config or start a "
+                        "new run folder",
+                        path);
+    }
+    size_t bytes = p->m->n_params * sizeof(float);
+    rc = checkpoint_read(ck, "state", st, sizeof *st);
+    if (!rc)
+        rc = checkpoint_read(ck, "params", p->m->params, bytes);
+    if (!rc)
+        rc = checkpoint_read(ck, "adam.m", p->opt->m, bytes);
+    if (!rc)
+        rc = checkpoint_read(ck, "adam.v", p->opt->v, bytes);
+    p->opt->t = st->adam_t;
+    checkpoint_close(ck);
+    return rc;
+}
+
+int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
+              train_result *result)
+{
+    memset(result, 0, sizeof *result);
+    int B = cfg->train.batch, T = cfg->model.seq_len;
+    long total = config_total_steps(cfg);
+    char ckpt_path[4096], log_path[4096], result_path[4096], config_path[4096];
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", out_dir);
+    snprintf(log_path, sizeof log_path, "%s/log.tsv", out_dir);
+    snprintf(result_path, sizeof result_path, "%s/result.json", out_dir);
+    snprintf(config_path, sizeof config_path, "%s/config.yaml", out_dir);
+
+    int rc = train_check_data(cfg, ds);
+    if (rc)
+        return rc;
+    if ((rc = es_mkdir_p(out_dir)))
+        return rc;
+    if (!resume && (es_exists(ckpt_path) || es_exists(log_path) || es_exists(result_path)))
+        return es_error(ES_ESTATE, "%s already holds a run; continue it with --resume or choose another --out",
+                        out_dir);
+    if (resume && es_exists(result_path))
+        return train_result_read(out_dir, result); /* finished earlier: nothing to do */
+
+    run_parts p = {0};
+    train_state st = {0};
+    st.initial_loss = NAN;
+    st.best_val_loss = INFINITY;
+    st.last_val_loss = NAN;
+    st.last_train_loss = NAN;
+    p.identity = config_identity(cfg);
+    p.inputs = es_calloc((size_t)B * T, sizeof(int32_t));
+    p.targets = es_calloc((size_t)B * T, sizeof(int32_t));
+    if (!p.identity || !p.inputs || !p.targets) {
+        parts_free(&p);
+        return ES_ENOMEM;
+    }
+    if ((rc = model_new(&cfg->model, ds->vocab, B, T, cfg->train.seed, &p.m)) ||
+        (rc = adamw_new(p.m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
+                        &p.opt)) ||
+        (rc = batch_loader_new(ds->train, ds->n_train, B, T, cfg->train.seed, &p.train)) ||
+        (rc = batch_loader_new(ds->val, ds->n_val, B, T, 0, &p.val))) {
+        parts_free(&p);
+        return rc;
+    }
+    if (resume && es_exists(ckpt_path)) {
+        if ((rc = load_checkpoint(ckpt_path, &p, &st)) || (rc = truncate_log(log_path, (long)st.step))) {
+            parts_free(&p);
+            return rc;
+        }
+    } else if (es_exists(log_path)) {
+        remove(log_path); /* --resume without a checkpoint: a fresh start */
+    }
+
+    /* the resolved config, beside the log it explains */
+    {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        config_write(cfg, f);
+        fclose(f);
+        rc = file_write_atomic(config_path, text, len);
+        free(text);
+        if (rc) {
+            parts_free(&p);
+            return rc;
+        }
+    }
+    int new_log = !es_exists(log_path);
+    p.log = fopen(log_path, "a");
+    if (!p.log) {
+        parts_free(&p);
+        return es_error(ES_EIO, "cannot write %s", log_path);
+    }
+    if (new_log) {
+        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\n");
+        fflush(p.log);
+    }
+
+    long n_eval = eval_batches(cfg, p.val);
+    if (hooks && hooks->started) {
+        train_info info = {total, (long)st.step, p.m->n_params, model_count_total(p.m), model_count_active(p.m),
+                           model_flops_per_token(&cfg->model, ds->vocab), (double)total * B * T, 0};
+        info.epochs = info.tokens / (double)ds->n_train;
+        hooks->started(hooks->ctx, &info);
+    }
+
+    double session_start = es_seconds();
+    double lr = 0;
+    int diverged = 0;
+    for (long step = (long)st.step; step < total; step++) {
+        if (hooks && hooks->stop && *hooks->stop) {
+            st.seconds += es_seconds() - session_start;
+            session_start = es_seconds();
+            st.adam_t = p.opt->t;
+            rc = save_checkpoint(ckpt_path, &p, &st);
+            parts_free(&p);
+            return rc ? rc : es_error(ES_ESTATE, "interrupted at step %ld; continue with --resume", step);
+        }
+        batch_loader_train(p.train, step, p.inputs, p.targets);
+        model_zero_grad(p.m);
+        double loss = model_forward(p.m, p.inputs, p.targets);
+        if (step == 0)
+            st.initial_loss = loss;
+        if (!isfinite(loss) || loss > cfg->train.diverge_factor * st.initial_loss) {
+            diverged = 1;
+            result->diverged_step = step;
+            st.step = step;
+            break;
+        }
+        model_backward(p.m);
+        grad_clip(p.m, cfg->train.grad_clip);
+        lr = lr_schedule(step, total, cfg->train.warmup, cfg->train.lr, cfg->train.min_lr_ratio);
+        adamw_step(p.opt, p.m, lr);
+        st.step = step + 1;
+        st.loss_sum += loss;
+        st.loss_count++;
+        if (hooks && hooks->stepped)
+            hooks->stepped(hooks->ctx, step + 1, total, loss);
+
+        int last = step + 1 == total;
+        if ((step + 1) % cfg->train.eval_every == 0 || last) {
+            double val = evaluate(p.m, p.val, n_eval, p.inputs, p.targets);
+            train_eval e = {step + 1, (double)(step + 1) * B * T, st.loss_sum / (double)st.loss_count, val, lr,
+                            st.seconds + es_seconds() - session_start};
+            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\n", e.step, e.tokens, e.train_loss, e.val_loss, e.lr,
+                    e.seconds);
+            fflush(p.log);
+            st.last_val_loss = val;
+            st.last_train_loss = e.train_loss;
+            if (val < st.best_val_loss)
+                st.best_val_loss = val;
+            st.loss_sum = 0;
+            st.loss_count = 0;
+            if (!isfinite(val)) {
+                diverged = 1;
+                result->diverged_step = step + 1;
+                break;
+            }
+            if (hooks && hooks->evaluated)
+                hooks->evaluated(hooks->ctx, &e);
+        }
+        if (last || (cfg->train.checkpoint_every > 0 && (step + 1) % cfg->train.checkpoint_every == 0)) {
+            st.seconds += es_seconds() - session_start;
+            session_start = es_seconds();
+            st.adam_t = p.opt->t;
+            if ((rc = save_checkpoint(ckpt_path, &p, &st))) {
+                parts_free(&p);
+                return rc;
+            }
+        }
+    }
+    st.seconds += es_seconds() - session_start;
+    result->diverged = diverged;
+    result->steps = (long)st.step;
+    result->tokens = (double)st.step * B * T;
+    result->val_loss = st.last_val_loss;
+    result->best_val_loss = st.best_val_loss;
+    result->train_loss = st.last_train_loss;
+    result->seconds = st.seconds;
+    rc = write_result(result_path, result);
+    parts_free(&p);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/* The training loop of one run: batches, forward/backward, clipping,
+ * AdamW with the schedule, periodic evaluation, log.tsv, checkpoints,
+ * divergence detection, and bit-identical resume.
+ *
+ * A run folder holds
+ *   config.yaml     the resolved config
+ *   log.tsv         step tokens train_loss val_loss lr seconds (one row per eval)
+ *   checkpoint.bin  the state after the last checkpointed step
+ *   result.json     written last, when the run has finished or diverged
+ * lib/ prints nothing: progress goes through the hooks. */
+#ifndef ES_TRAIN_TRAINER_H
+#define ES_TRAIN_TRAINER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "data/dataset.h"
+#include "study/config.h"
+
+typedef struct {
+    long total_steps;
+    long start_step;       /* > 0 when resumed */
+    size_t n_params;       /* everything, embedding and head included */
+    size_t p_tot, p_act;   /* without embedding and LM head */
+    double flops_per_token;
+    double tokens;         /* tokens the run trains on */
+    double epochs;         /* passes over the training split this implies */
+} train_info;
+
+typedef struct {
+    long step;
+    double tokens, train_loss, val_loss, lr, seconds;
+} train_eval;
+
+typedef struct {
+    void *ctx;
+    void (*started)(void *ctx, const train_info *info);
+    void (*stepped)(void *ctx, long step, long total, double loss);
+    void (*evaluated)(void *ctx, const train_eval *e);
+    /* when *stop becomes non-zero (a signal), the loop checkpoints and
+     * returns ES_EINTR-like ES_ESTATE with "interrupted" */
+    volatile sig_atomic_t *stop;
+} train_hooks;
+
+typedef struct {
+    int diverged;        /* 1: stopped at diverged_step, results not to be fitted */
+    long steps;          /* steps done */
+    long diverged_step;
+    double tokens;
+    double val_loss;     /* last eval */
+    double best_val_loss;
+    double train_loss;   /* mean over the steps since the previous eval */
+    double seconds;      /* training wall time, across resumes */
+} train_result;
+
+/* Trains cfg on ds into out_dir. resume: continue from out_dir's
+ * checkpoint if there is one (a fresh start otherwise); without resume an
+ * out_dir that already holds a run is an error (no run is overwritten).
+ * A run that diverges returns ES_OK with result->diverged set. */
+int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
+              train_result *result);
+
+/* Reads result.json of a finished run. ES_EIO if there is none. */
+int train_result_read(const char *out_dir, train_result *result);
+
+/* Checks that the data can feed cfg: enough tokens for the steps within
+ * train.epochs, and enough validation tokens for one batch. */
+int train_check_data(const run_config *cfg, const dataset *ds);
+
+#endif
