@@ -62,8 +62,12 @@ static void on_evaluated(void *ctx, const train_eval *e)
     train_view *v = ctx;
     if (v->json)
         return;
-    es_progress_line(v->bar, "step %6ld  tokens %10.0f  train %.4f  val %.4f  lr %.3g  %.1fs", e->step, e->tokens,
-                     e->train_loss, e->val_loss, e->lr, e->seconds);
+    char moe[96] = "";
+    if (isfinite(e->load_max_mean))
+        snprintf(moe, sizeof moe, "  load max/mean %.2f  bias [%.3g, %.3g]", e->load_max_mean, e->bias_min,
+                 e->bias_max);
+    es_progress_line(v->bar, "step %6ld  tokens %10.0f  train %.4f  val %.4f  lr %.3g  %.1fs%s", e->step, e->tokens,
+                     e->train_loss, e->val_loss, e->lr, e->seconds, moe);
 }
 
 int cmd_train(int argc, char **argv)

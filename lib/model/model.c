@@ -21,7 +21,7 @@ typedef struct {
 
 /* Registers a tensor; on the first pass (m->params == NULL) only counts. */
 static float *add_tensor(model *m, int *count, tensor_init *inits, const char *name, int rows, int cols,
-                         int decay, int active, int embedding, int init)
+                         int decay, double active, int embedding, int init)
 {
     size_t size = (size_t)rows * (size_t)cols;
     int i = (*count)++;
@@ -50,22 +50,34 @@ static int layout(model *m, tensor_init *inits)
 {
     const model_config *c = &m->cfg;
     int C = c->d_model, F = c->ffn_hidden, V = m->vocab, count = 0;
+    int E = c->moe.experts, K = c->moe.top_k, FE = c->moe.expert_hidden, S = c->moe.shared;
     char name[64];
     m->wte = add_tensor(m, &count, inits, "wte", V, C, 0, 1, 1, INIT_NORMAL);
     for (int l = 0; l < c->n_layers; l++) {
         block_params *b = m->blocks ? &m->blocks[l] : NULL;
         float *p;
-#define ADD(field, suffix, rows, cols, decay, init)                                                                    \
+#define ADD(target, suffix, rows, cols, decay, active, init)                                                           \
     snprintf(name, sizeof name, "blocks.%d.%s", l, suffix);                                                            \
-    p = add_tensor(m, &count, inits, name, rows, cols, decay, 1, 0, init);                                             \
-    if (b)                                                                                                             \
-        b->field = p;
-        ADD(ln1, "ln1", 1, C, 0, INIT_ONES)
-        ADD(wqkv, "attn.wqkv", 3 * C, C, 1, INIT_NORMAL)
-        ADD(wo, "attn.wo", C, C, 1, INIT_OUTPUT)
-        ADD(ln2, "ln2", 1, C, 0, INIT_ONES)
-        ADD(w13, "ffn.w13", 2 * F, C, 1, INIT_NORMAL)
-        ADD(w2, "ffn.w2", C, F, 1, INIT_OUTPUT)
+    p = add_tensor(m, &count, inits, name, rows, cols, decay, active, 0, init);                                        \
+    if (m->params)                                                                                                     \
+        target = p;
+        moe_layer *x = m->moe ? &m->moe[l] : NULL;
+        ADD(b->ln1, "ln1", 1, C, 0, 1.0, INIT_ONES)
+        ADD(b->wqkv, "attn.wqkv", 3 * C, C, 1, 1.0, INIT_NORMAL)
+        ADD(b->wo, "attn.wo", C, C, 1, 1.0, INIT_OUTPUT)
+        ADD(b->ln2, "ln2", 1, C, 0, 1.0, INIT_ONES)
+        if (E == 0) {
+            ADD(b->w13, "ffn.w13", 2 * F, C, 1, 1.0, INIT_NORMAL)
+            ADD(b->w2, "ffn.w2", C, F, 1, 1.0, INIT_OUTPUT)
+        } else {
+            ADD(x->router, "moe.router", E, C, 1, 1.0, INIT_NORMAL)
+            if (S > 0) {
+                ADD(x->shared_w13, "moe.shared.w13", 2 * S * FE, C, 1, 1.0, INIT_NORMAL)
+                ADD(x->shared_w2, "moe.shared.w2", C, S * FE, 1, 1.0, INIT_OUTPUT)
+            }
+            ADD(x->expert_w13, "moe.experts.w13", E * 2 * FE, C, 1, (double)K / E, INIT_NORMAL)
+            ADD(x->expert_w2, "moe.experts.w2", E * C, FE, 1, (double)K / E, INIT_OUTPUT)
+        }
 #undef ADD
     }
     m->lnf = add_tensor(m, &count, inits, "lnf", 1, C, 0, 1, 0, INIT_ONES);
@@ -78,6 +90,7 @@ static int alloc_acts(model *m)
     const model_config *c = &m->cfg;
     size_t L = (size_t)c->n_layers, B = (size_t)m->B, T = (size_t)m->T, N = B * T, C = (size_t)c->d_model,
            F = (size_t)c->ffn_hidden, H = (size_t)c->n_heads, V = (size_t)m->vocab;
+    size_t dense = c->moe.experts == 0;
     model_acts *a = &m->acts;
     model_scratch *s = &m->scratch;
     struct {
@@ -87,11 +100,11 @@ static int alloc_acts(model *m)
         {&a->resid, (L + 1) * N * C}, {&a->resid_mid, L * N * C}, {&a->ln1, L * N * C},
         {&a->ln1_rstd, L * N},        {&a->qkv, L * N * 3 * C},   {&a->att, L * B * H * T * T},
         {&a->atty, L * N * C},        {&a->ln2, L * N * C},       {&a->ln2_rstd, L * N},
-        {&a->ffn_h, L * N * 2 * F},   {&a->ffn_z, L * N * F},     {&a->lnf, N * C},
+        {&a->ffn_h, dense * L * N * 2 * F}, {&a->ffn_z, dense * L * N * F}, {&a->lnf, N * C},
         {&a->lnf_rstd, N},            {&a->logits, N * V},        {&a->losses, N},
         {&s->dresid, N * C},          {&s->dx, N * C},            {&s->dy, N * C},
         {&s->dqkv, N * 3 * C},        {&s->datt, (size_t)es_threads() * T * T},
-        {&s->dffn_h, N * 2 * F},      {&s->dffn_z, N * F},
+        {&s->dffn_h, dense * N * 2 * F}, {&s->dffn_z, dense * N * F},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!(*list[i].p = es_floats_new(list[i].n)))
@@ -102,9 +115,6 @@ static int alloc_acts(model *m)
 int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, model **out)
 {
     *out = NULL;
-    if (cfg->moe.experts > 0)
-        return es_error(ES_EINVAL, "model.moe.experts = %d: the MoE layer is not built yet; use 0 (dense FFN)",
-                        cfg->moe.experts);
     if (T > cfg->seq_len)
         return es_error(ES_EINVAL, "sequence length %d exceeds model.seq_len %d", T, cfg->seq_len);
     model *m = es_calloc(1, sizeof *m);
@@ -114,6 +124,28 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
     m->vocab = vocab;
     m->B = B;
     m->T = T;
+    int E = cfg->moe.experts;
+    if (E > 0) {
+        int L = cfg->n_layers, rc = ES_OK;
+        m->moe = es_calloc((size_t)L, sizeof *m->moe);
+        m->moe_bias = es_floats_new((size_t)L * E);
+        if (!m->moe || !m->moe_bias) {
+            model_free(m);
+            return ES_ENOMEM;
+        }
+        for (int l = 0; l < L && rc == ES_OK; l++) {
+            rc = moe_layer_alloc(&m->moe[l], B * T, cfg->d_model, E, cfg->moe.top_k, cfg->moe.expert_hidden,
+                                 cfg->moe.shared, (float)cfg->moe.route_scale, (float)cfg->moe.aux_loss);
+            m->moe[l].bias = m->moe_bias + (size_t)l * E;
+        }
+        if (rc == ES_OK)
+            rc = moe_scratch_alloc(&m->moe_scratch, B * T, cfg->d_model, E, cfg->moe.top_k, cfg->moe.expert_hidden,
+                                   cfg->moe.shared);
+        if (rc) {
+            model_free(m);
+            return rc;
+        }
+    }
     m->n_tensors = layout(m, NULL);
     m->tensors = es_calloc((size_t)m->n_tensors, sizeof *m->tensors);
     m->blocks = es_calloc((size_t)cfg->n_layers, sizeof *m->blocks);
@@ -130,6 +162,17 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
         return ES_ENOMEM;
     }
     layout(m, inits);
+    for (int l = 0; m->moe && l < cfg->n_layers; l++) {
+        /* the gradient views sit at the same offsets in grads */
+        moe_layer *x = &m->moe[l];
+        x->d_router = m->grads + (x->router - m->params);
+        x->d_expert_w13 = m->grads + (x->expert_w13 - m->params);
+        x->d_expert_w2 = m->grads + (x->expert_w2 - m->params);
+        if (x->shared_w13) {
+            x->d_shared_w13 = m->grads + (x->shared_w13 - m->params);
+            x->d_shared_w2 = m->grads + (x->shared_w2 - m->params);
+        }
+    }
     rope_tables(m->rope_cos, m->rope_sin, T, D, cfg->rope_theta);
 
     /* Each tensor draws from its own stream, so adding a tensor later does
@@ -167,6 +210,11 @@ void model_free(model *m)
                      s->dffn_z, m->params,    m->grads,     m->rope_cos, m->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         es_floats_free(bufs[i]);
+    for (int l = 0; m->moe && l < m->cfg.n_layers; l++)
+        moe_layer_free(&m->moe[l]);
+    free(m->moe);
+    moe_scratch_free(&m->moe_scratch);
+    es_floats_free(m->moe_bias);
     free(m->tensors);
     free(m->blocks);
     free(m);
@@ -179,6 +227,7 @@ double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
     size_t NC = (size_t)N * C;
     model_acts *a = &m->acts;
 
+    m->aux_loss = 0.0;
     embedding_forward(a->resid, inputs, m->wte, N, C);
     for (int l = 0; l < c->n_layers; l++) {
         const block_params *p = &m->blocks[l];
@@ -194,8 +243,13 @@ double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
         /* next = mid + swiglu(rmsnorm(mid)) */
         rmsnorm_forward(ln2, a->ln2_rstd + (size_t)l * N, mid, p->ln2, N, C);
         memcpy(next, mid, sizeof(float) * NC);
-        swiglu_forward(next, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2, N,
-                       C, F, 1.0f);
+        if (m->moe) {
+            moe_forward(&m->moe[l], next, ln2, T);
+            m->aux_loss += m->moe[l].aux_loss;
+        } else {
+            swiglu_forward(next, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2,
+                           N, C, F, 1.0f);
+        }
     }
     rmsnorm_forward(a->lnf, a->lnf_rstd, a->resid + c->n_layers * NC, m->lnf, N, C);
     linear_forward(a->logits, a->lnf, m->lm_head, N, C, V, 0.0f);
@@ -230,8 +284,11 @@ void model_backward(model *m)
         float *qkv = a->qkv + l * 3 * NC;
         /* FFN branch: dresid already holds d(next) = d(mid) via the identity */
         memset(s->dx, 0, sizeof(float) * NC);
-        swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, s->dresid, ln2,
-                        a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
+        if (m->moe)
+            moe_backward(&m->moe[l], &m->moe_scratch, s->dx, s->dresid, ln2, T);
+        else
+            swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, s->dresid, ln2,
+                            a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
         rmsnorm_backward(s->dresid, grad_of(m, p->ln2), s->dx, mid, p->ln2, a->ln2_rstd + (size_t)l * N, N, C);
         /* attention branch */
         memset(s->dy, 0, sizeof(float) * NC);
@@ -256,20 +313,52 @@ size_t model_count_total(const model *m)
 
 size_t model_count_active(const model *m)
 {
-    size_t n = 0;
+    double n = 0;
     for (int i = 0; i < m->n_tensors; i++)
-        if (!m->tensors[i].embedding && m->tensors[i].active)
-            n += m->tensors[i].size;
-    return n;
+        if (!m->tensors[i].embedding)
+            n += m->tensors[i].active * (double)m->tensors[i].size;
+    return (size_t)llround(n);
+}
+
+void model_after_step(model *m)
+{
+    for (int l = 0; m->moe && l < m->cfg.n_layers; l++)
+        moe_after_step(&m->moe[l], (float)m->cfg.moe.bias_rate);
+}
+
+void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *bias_max)
+{
+    *load_max_mean = *bias_min = *bias_max = NAN;
+    if (!m->moe)
+        return;
+    double worst = 0, lo = INFINITY, hi = -INFINITY;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        double imbalance = moe_load_imbalance(&m->moe[l]);
+        if (imbalance > worst)
+            worst = imbalance;
+        for (int e = 0; e < m->cfg.moe.experts; e++) {
+            double b = m->moe[l].bias[e];
+            lo = b < lo ? b : lo;
+            hi = b > hi ? b : hi;
+        }
+    }
+    *load_max_mean = worst > 0 ? worst : NAN;
+    *bias_min = lo;
+    *bias_max = hi;
 }
 
 double model_flops_per_token(const model_config *c, int vocab)
 {
     double C = c->d_model, F = c->ffn_hidden, T = c->seq_len, V = vocab;
     /* Forward multiply-adds per token, times 2 for FLOPs: projections
-     * (qkv 3C^2, out C^2, SwiGLU 3CF), attention scores and values over the
-     * (T+1)/2 keys a causal query sees on average (2 C (T+1)/2), LM head CV. */
-    double per_layer = 3 * C * C + C * C + 3 * C * F + C * (T + 1);
+     * (qkv 3C^2, out C^2), the FFN (dense SwiGLU 3CF; or MoE: router CE,
+     * shared and K routed SwiGLUs 3C F_e each), attention scores and values
+     * over the (T+1)/2 keys a causal query sees on average (2 C (T+1)/2),
+     * and the LM head CV. */
+    double ffn = 3 * C * F;
+    if (c->moe.experts > 0)
+        ffn = C * c->moe.experts + 3.0 * C * c->moe.expert_hidden * (c->moe.shared + c->moe.top_k);
+    double per_layer = 3 * C * C + C * C + ffn + C * (T + 1);
     double forward = 2.0 * (c->n_layers * per_layer + C * V);
     return 3.0 * forward; /* backward costs twice the forward */
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/moe.h"
 #include "study/config.h"
 
 typedef struct {
@@ -21,7 +22,7 @@ typedef struct {
     size_t size;
     int rows, cols;  /* shape; vectors have rows == 1 */
     int decay;       /* AdamW weight decay applies (matrices, not norm gains) */
-    int active;      /* counted in the active parameters (every token uses it) */
+    double active;   /* share of it a token uses: 1, or K/E for routed experts */
     int embedding;   /* the embedding or the LM head (outside P_tot, as in the paper) */
 } param_tensor;
 
@@ -30,7 +31,7 @@ typedef struct {
     float *wqkv;  /* [3C, C] */
     float *wo;    /* [C, C] */
     float *ln2;   /* [C] */
-    float *w13;   /* [2F, C] dense SwiGLU */
+    float *w13;   /* [2F, C] dense SwiGLU (moe.experts == 0) */
     float *w2;    /* [C, F] */
 } block_params;
 
@@ -42,8 +43,8 @@ typedef struct {
     float *att;      /* [L, B, H, T, T] */
     float *atty;     /* [L, N, C] */
     float *ln2, *ln2_rstd;   /* [L, N, C], [L, N] */
-    float *ffn_h;    /* [L, N, 2F] */
-    float *ffn_z;    /* [L, N, F] */
+    float *ffn_h;    /* [L, N, 2F] dense FFN only */
+    float *ffn_z;    /* [L, N, F] dense FFN only */
     float *lnf, *lnf_rstd;   /* [N, C], [N] */
     float *logits;   /* [N, V] logits, then probabilities, then their gradient */
     float *losses;   /* [N] */
@@ -72,6 +73,10 @@ typedef struct {
     float *lnf;      /* [C] */
     float *lm_head;  /* [V, C] */
     float *rope_cos, *rope_sin; /* [T, D/2] */
+    moe_layer *moe;  /* [L] MoE FFNs (NULL for a dense model) */
+    moe_scratch moe_scratch;
+    float *moe_bias; /* [L, E] balancing biases: state, not parameters */
+    double aux_loss; /* balance loss of the last forward (in the gradient, not in the returned loss) */
     model_acts acts;
     model_scratch scratch;
     const int32_t *last_inputs;  /* inputs of the last forward, for backward */
@@ -85,7 +90,8 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
 void model_free(model *m);
 
 /* Forward pass over inputs[B*T] with targets[B*T]; returns the mean
- * cross-entropy (nats/token). targets must stay valid until backward. */
+ * cross-entropy (nats/token). targets must stay valid until backward.
+ * The MoE balance loss, if on, is in m->aux_loss and in the gradient. */
 double model_forward(model *m, const int32_t *inputs, const int32_t *targets);
 
 /* Sets all gradients to zero. */
@@ -93,6 +99,13 @@ void model_zero_grad(model *m);
 
 /* Backward pass of the last forward: grads += d(mean loss)/d(params). */
 void model_backward(model *m);
+
+/* After an optimizer step: MoE load statistics and balancing biases. */
+void model_after_step(model *m);
+
+/* MoE statistics since the last call: the worst layer's max/mean expert
+ * load, and the range of the balancing biases. NAN for a dense model. */
+void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *bias_max);
 
 /* Parameter counts: all, without embedding and LM head (P_tot), and the
  * active part of those (P_act). */

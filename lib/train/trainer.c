@@ -26,6 +26,8 @@ typedef struct {
     double last_val_loss;
     double last_train_loss;
     int64_t adam_t;
+    double load_max_mean;  /* MoE statistics of the last eval (NAN if dense) */
+    double bias_min, bias_max;
 } train_state;
 
 static long eval_batches(const run_config *cfg, const batch_loader *val)
@@ -191,14 +193,17 @@ static void parts_free(run_parts *p)
 static int save_checkpoint(const char *path, run_parts *p, const train_state *st)
 {
     size_t n = p->m->n_params * sizeof(float);
+    const model_config *c = &p->m->cfg;
     checkpoint_section sections[] = {
         {"config", p->identity, strlen(p->identity)},
         {"state", (void *)st, sizeof *st},
         {"params", p->m->params, n},
         {"adam.m", p->opt->m, n},
         {"adam.v", p->opt->v, n},
+        {"moe.bias", p->m->moe_bias, sizeof(float) * (size_t)c->n_layers * (size_t)c->moe.experts},
     };
-    return checkpoint_save(path, sections, (int)(sizeof sections / sizeof sections[0]));
+    int count = (int)(sizeof sections / sizeof sections[0]) - (p->m->moe_bias ? 0 : 1);
+    return checkpoint_save(path, sections, count);
 }
 
 static int load_checkpoint(const char *path, run_parts *p, train_state *st)
@@ -224,6 +229,9 @@ static int load_checkpoint(const char *path, run_parts *p, train_state *st)
         rc = checkpoint_read(ck, "adam.m", p->opt->m, bytes);
     if (!rc)
         rc = checkpoint_read(ck, "adam.v", p->opt->v, bytes);
+    if (!rc && p->m->moe_bias)
+        rc = checkpoint_read(ck, "moe.bias", p->m->moe_bias,
+                             sizeof(float) * (size_t)p->m->cfg.n_layers * (size_t)p->m->cfg.moe.experts);
     p->opt->t = st->adam_t;
     checkpoint_close(ck);
     return rc;
@@ -255,6 +263,7 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
     run_parts p = {0};
     train_state st = {0};
     st.initial_loss = NAN;
+    st.load_max_mean = st.bias_min = st.bias_max = NAN;
     st.best_val_loss = INFINITY;
     st.last_val_loss = NAN;
     st.last_train_loss = NAN;
@@ -303,7 +312,7 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
         return es_error(ES_EIO, "cannot write %s", log_path);
     }
     if (new_log) {
-        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\n");
+        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\tload_max_mean\tbias_min\tbias_max\n");
         fflush(p.log);
     }
 
@@ -342,6 +351,7 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
         grad_clip(p.m, cfg->train.grad_clip);
         lr = lr_schedule(step, total, cfg->train.warmup, cfg->train.lr, cfg->train.min_lr_ratio);
         adamw_step(p.opt, p.m, lr);
+        model_after_step(p.m);
         st.step = step + 1;
         st.loss_sum += loss;
         st.loss_count++;
@@ -350,11 +360,12 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
 
         int last = step + 1 == total;
         if ((step + 1) % cfg->train.eval_every == 0 || last) {
+            model_moe_stats(p.m, &st.load_max_mean, &st.bias_min, &st.bias_max);
             double val = evaluate(p.m, p.val, n_eval, p.inputs, p.targets);
             train_eval e = {step + 1, (double)(step + 1) * B * T, st.loss_sum / (double)st.loss_count, val, lr,
-                            st.seconds + es_seconds() - session_start};
-            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\n", e.step, e.tokens, e.train_loss, e.val_loss, e.lr,
-                    e.seconds);
+                            st.seconds + es_seconds() - session_start, st.load_max_mean, st.bias_min, st.bias_max};
+            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\t%.4f\t%.6g\t%.6g\n", e.step, e.tokens,
+                    e.train_loss, e.val_loss, e.lr, e.seconds, st.load_max_mean, st.bias_min, st.bias_max);
             fflush(p.log);
             st.last_val_loss = val;
             st.last_train_loss = e.train_loss;

@@ -4,7 +4,10 @@
  *
  * A run folder holds
  *   config.yaml     the resolved config
- *   log.tsv         step tokens train_loss val_loss lr seconds (one row per eval)
+ *   log.tsv         step tokens train_loss val_loss lr seconds load_max_mean
+ *                   bias_min bias_max (one row per eval; the last three are the
+ *                   MoE's worst-layer max/mean expert load over the steps since
+ *                   the previous eval and the balancing-bias range, nan if dense)
  *   checkpoint.bin  the state after the last checkpointed step
  *   result.json     written last, when the run has finished or diverged
  * lib/ prints nothing: progress goes through the hooks. */
@@ -30,6 +33,7 @@ typedef struct {
 typedef struct {
     long step;
     double tokens, train_loss, val_loss, lr, seconds;
+    double load_max_mean, bias_min, bias_max; /* MoE only, else NAN */
 } train_eval;
 
 typedef struct {

@@ -175,14 +175,18 @@ static char *read_log_without_seconds(const char *dir)
     snprintf(path, sizeof path, "%s/log.tsv", dir);
     if (es_read_file(path, &text, NULL))
         return NULL;
-    /* drop the last column (wall time) of every line */
+    /* drop the sixth column (wall time) of every line */
     char *out = malloc(strlen(text) + 1), *o = out;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *tab = strrchr(line, '\t');
-        size_t n = tab ? (size_t)(tab - line) : strlen(line);
-        memcpy(o, line, n);
-        o += n;
-        *o++ = '\n';
+    for (char *p = text; *p;) {
+        int column = 0;
+        for (; *p && *p != '\n'; p++) {
+            if (*p == '\t')
+                column++;
+            if (column != 5)
+                *o++ = *p;
+        }
+        if (*p == '\n')
+            *o++ = *p++;
     }
     *o = '\0';
     free(text);
@@ -295,6 +299,77 @@ static void test_divergence_is_recorded(void **state)
     assert_int_equal(back.diverged_step, r.diverged_step);
 }
 
+static void keep_last_eval(void *ctx, const train_eval *e) { *(train_eval *)ctx = *e; }
+
+static double final_load_imbalance(double bias_rate, const char *name)
+{
+    run_config c = tiny_run(name);
+    c.model.d_model = 64;
+    c.model.n_heads = 4;
+    c.model.seq_len = 64;
+    c.model.moe.experts = 8;
+    c.model.moe.top_k = 2;
+    c.model.moe.shared = 1;
+    c.model.moe.expert_hidden = 64;
+    c.model.moe.bias_rate = bias_rate;
+    c.train.batch = 16;
+    c.train.steps = 150;
+    c.train.eval_every = 50;
+    c.train.epochs = 2;
+    char dir[512];
+    run_dir(dir, sizeof dir, name);
+    train_eval last;
+    train_hooks hooks = {&last, NULL, NULL, keep_last_eval, NULL};
+    train_result r;
+    assert_int_equal(train_run(&c, ds, dir, 0, &hooks, &r), 0);
+    assert_false(r.diverged);
+    return last.load_max_mean; /* over steps 101-150, worst layer */
+}
+
+static void test_balancing_evens_expert_loads(void **state)
+{
+    (void)state;
+    /* Without balancing a small router collapses onto a few experts (about
+     * 3.8x the mean load here). With rate 0.01 a bias can move by 1.5 in
+     * 150 steps, far more than the spread of sigmoid affinities, so the
+     * loads should be even up to batch noise: 2048 slots over 8 experts is
+     * 256 +- 16 per expert, so max/mean stays below ~1.2. The thresholds:
+     * balanced below 1.3, and at most half the unbalanced value, which
+     * itself must be clearly uneven (above 1.5) for the test to mean
+     * anything. */
+    double off = final_load_imbalance(0.0, "balance-off");
+    double on = final_load_imbalance(0.01, "balance-on");
+    fprintf(stderr, "max/mean expert load: balancing off %.3f, on %.3f\n", off, on);
+    assert_true(off > 1.5);
+    assert_true(on < 1.3);
+    assert_true(on < 0.5 * off);
+}
+
+static void test_moe_resume_is_bit_identical(void **state)
+{
+    (void)state;
+    /* the balancing biases are state: they must survive a resume */
+    run_config c = tiny_run("moe-resume");
+    c.model.moe.experts = 4;
+    c.model.moe.top_k = 2;
+    c.model.moe.expert_hidden = 16;
+    c.model.moe.bias_rate = 0.01;
+    char whole[512], parts[512];
+    run_dir(whole, sizeof whole, "moe-resume-whole");
+    run_dir(parts, sizeof parts, "moe-resume-parts");
+    train_result rw, rp;
+    assert_int_equal(train_run(&c, ds, whole, 0, NULL, &rw), 0);
+    stopper s = {40, 0};
+    train_hooks hooks = {&s, NULL, stop_hook, NULL, &s.flag};
+    assert_int_not_equal(train_run(&c, ds, parts, 0, &hooks, &rp), 0);
+    assert_int_equal(train_run(&c, ds, parts, 1, NULL, &rp), 0);
+    assert_true(rw.val_loss == rp.val_loss);
+    char *lw = read_log_without_seconds(whole), *lp = read_log_without_seconds(parts);
+    assert_string_equal(lw, lp);
+    free(lw);
+    free(lp);
+}
+
 static void test_data_limits(void **state)
 {
     (void)state;
@@ -319,6 +394,8 @@ int main(void)
         cmocka_unit_test(test_resume_is_bit_identical),
         cmocka_unit_test(test_divergence_is_recorded),
         cmocka_unit_test(test_data_limits),
+        cmocka_unit_test(test_balancing_evens_expert_loads),
+        cmocka_unit_test(test_moe_resume_is_bit_identical),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
