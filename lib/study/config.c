@@ -13,10 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { KEY_INT, KEY_LONG, KEY_U64, KEY_DOUBLE, KEY_STRING } key_type;
+typedef enum { KEY_INT, KEY_LONG, KEY_U64, KEY_DOUBLE, KEY_STRING, KEY_BOOL, KEY_ENUM, KEY_INT_LIST } key_type;
 
 /* Bounds: [min, max] with min_open/max_open making either end exclusive;
- * max = INFINITY means no upper bound. Strings use size (the field's bytes). */
+ * max = INFINITY means no upper bound; a list's bounds hold for each item.
+ * Strings use size (the field's bytes), lists size (the array's capacity)
+ * and count_offset (the int holding the item count). Enums and booleans
+ * are ints whose default is def; a list's default is def_str ("2, 3"). */
 typedef struct {
     const char *path;
     key_type type;
@@ -27,12 +30,29 @@ typedef struct {
     double def;
     const char *def_str;
     const char *doc;
+    const char *const *choices; /* KEY_ENUM: names indexed by value, NULL-terminated */
+    size_t count_offset;
 } config_key;
 
 #define F(field) offsetof(run_config, field)
-#define STR(p, field, d, doc) {p, KEY_STRING, F(field), sizeof(((run_config *)0)->field), 0, 0, 0, 0, 0, d, doc}
-#define NUM(p, t, field, lo, lo_open, hi, hi_open, d, doc) {p, t, F(field), 0, lo, hi, lo_open, hi_open, d, NULL, doc}
+#define STR(p, field, d, doc) \
+    {p, KEY_STRING, F(field), sizeof(((run_config *)0)->field), 0, 0, 0, 0, 0, d, doc, NULL, 0}
+#define NUM(p, t, field, lo, lo_open, hi, hi_open, d, doc) \
+    {p, t, F(field), 0, lo, hi, lo_open, hi_open, d, NULL, doc, NULL, 0}
 #define CLOSED(p, t, field, lo, hi, d, doc) NUM(p, t, field, lo, 0, hi, 0, d, doc)
+#define BOOL(p, field, d, doc) {p, KEY_BOOL, F(field), 0, 0, 1, 0, 0, d, NULL, doc, NULL, 0}
+#define ENUM(p, field, names, d, doc) {p, KEY_ENUM, F(field), 0, 0, 0, 0, 0, d, NULL, doc, names, 0}
+#define INT_LIST(p, field, count, lo, hi, d, doc) \
+    {p, KEY_INT_LIST, F(field), sizeof(((run_config *)0)->field) / sizeof(int), lo, hi, 0, 0, 0, d, doc, NULL, \
+     F(count)}
+
+/* Indexed by the enum values of config.h, so names and values cannot drift. */
+static const char *const MEMORY_NAMES[] = {
+    [MEMORY_NONE] = "none", [MEMORY_ENGRAM] = "engram", [MEMORY_OVERENCODING] = "overencoding", NULL};
+static const char *const GATE_NAMES[] = {[GATE_PAPER] = "paper", [GATE_SSQRT] = "ssqrt", [GATE_OFF] = "off", NULL};
+
+enum { LIST_MAX = 64 }; /* the largest list capacity a key may have */
+_Static_assert((int)ENGRAM_MAX_ORDERS <= (int)LIST_MAX && (int)ENGRAM_MAX_LAYERS <= (int)LIST_MAX, "raise LIST_MAX");
 
 /* Sections must be contiguous and in nesting order: config_write relies on it. */
 static const config_key KEYS[] = {
@@ -59,6 +79,23 @@ static const config_key KEYS[] = {
     CLOSED("model.moe.aux_loss", KEY_DOUBLE, model.moe.aux_loss, 0, 1, 0, "sequence-level balance loss; 0 = off"),
     NUM("model.moe.route_scale", KEY_DOUBLE, model.moe.route_scale, 0, 1, 100, 0, 1.0,
         "multiplier on the normalised gate weights"),
+
+    ENUM("model.memory", model.memory, MEMORY_NAMES, MEMORY_NONE, "none | engram | overencoding"),
+    CLOSED("model.engram.slots", KEY_LONG, model.engram.slots, 1, 1e10, 100000,
+           "table rows over all heads, orders and layers"),
+    CLOSED("model.engram.head_dim", KEY_INT, model.engram.head_dim, 1, 4096, 16, "width of each head's rows"),
+    CLOSED("model.engram.heads", KEY_INT, model.engram.heads, 1, 64, 4, "hash heads per N-gram order"),
+    INT_LIST("model.engram.orders", model.engram.orders, model.engram.n_orders, 2, 8, "2, 3", "N-gram orders"),
+    INT_LIST("model.engram.layers", model.engram.layers, model.engram.n_layers, 0, 255, "1",
+             "0-based blocks with an Engram module"),
+    ENUM("model.engram.gate", model.engram.gate, GATE_NAMES, GATE_PAPER, "paper | ssqrt | off"),
+    BOOL("model.engram.conv", model.engram.conv, 1, "causal depthwise conv"),
+    CLOSED("model.engram.conv_kernel", KEY_INT, model.engram.conv_kernel, 1, 16, 4, "conv kernel size"),
+    BOOL("model.engram.compress", model.engram.compress, 1, "tokenizer compression"),
+    NUM("model.engram.init_std", KEY_DOUBLE, model.engram.init_std, 0, 1, 10, 0, 0.02,
+        "std of the tables' normal init"),
+    NUM("model.engram.lr_mult", KEY_DOUBLE, model.engram.lr_mult, 0, 1, 1000, 0, 5, "table lr = train.lr * lr_mult"),
+    CLOSED("model.engram.weight_decay", KEY_DOUBLE, model.engram.weight_decay, 0, 10, 0, "table weight decay"),
 
     CLOSED("train.seed", KEY_U64, train.seed, 0, 18446744073709551615.0, 1, "seed of all randomness"),
     CLOSED("train.batch", KEY_INT, train.batch, 1, 65536, 16, "sequences per step"),
@@ -143,6 +180,10 @@ static const char *type_name(key_type t)
         return "an integer";
     case KEY_DOUBLE:
         return "a number";
+    case KEY_BOOL:
+        return "true or false";
+    case KEY_INT_LIST:
+        return "a list of integers";
     default:
         return "a string";
     }
@@ -278,7 +319,8 @@ static int looks_non_finite(const char *s)
     return strncasecmp(s, "inf", 3) == 0 || strncasecmp(s, "nan", 3) == 0;
 }
 
-static int range_error(const config_key *k, const ynode *n)
+/* name is the key, or one item of a list key ("model.engram.orders[1]"). */
+static int range_error(const config_key *k, const char *name, const ynode *n)
 {
     char at[600], lo[40], hi[40];
     format_double(k->min, lo, sizeof lo);
@@ -288,8 +330,8 @@ static int range_error(const config_key *k, const ynode *n)
         snprintf(hi, sizeof hi, "%" PRIu64, UINT64_MAX);
     else
         format_double(k->max, hi, sizeof hi);
-    return es_error(ES_ECONFIG, "%s: %s = %s is out of range %c%s, %s%c", where(n, at, sizeof at), k->path,
-                    n->value, k->min_open ? '(' : '[', lo, hi, k->max_open || isinf(k->max) ? ')' : ']');
+    return es_error(ES_ECONFIG, "%s: %s = %s is out of range %c%s, %s%c", where(n, at, sizeof at), name, n->value,
+                    k->min_open ? '(' : '[', lo, hi, k->max_open || isinf(k->max) ? ')' : ']');
 }
 
 static int in_range(const config_key *k, double v)
@@ -301,76 +343,184 @@ static int in_range(const config_key *k, double v)
     return 1;
 }
 
-/* Sets one leaf from its node, checking kind, syntax and range. */
-static int key_apply(const config_key *k, const ynode *n, run_config *cfg)
+/* Parses one number into dst, a C object of type t (k's own type, or KEY_INT
+ * for a list item) with k's bounds; name is what errors call it. */
+static int number_apply(const config_key *k, key_type t, const char *name, const ynode *n, void *dst)
 {
     char at[600];
     if (n->kind != YNODE_SCALAR)
-        return es_error(ES_ECONFIG, "%s: %s: expected %s, got %s", where(n, at, sizeof at), k->path,
-                        type_name(k->type), kind_name(n));
+        return es_error(ES_ECONFIG, "%s: %s: expected %s, got %s", where(n, at, sizeof at), name, type_name(t),
+                        kind_name(n));
     const char *s = n->value;
-    if (k->type == KEY_STRING) {
-        if (strlen(s) >= k->size)
-            return es_error(ES_ECONFIG, "%s: %s: '%.40s...' is longer than %zu characters", where(n, at, sizeof at),
-                            k->path, s, k->size - 1);
-        set_string(cfg, k, s);
-        return ES_OK;
-    }
     if (n->quoted) /* "128" in quotes is a string in YAML; say so rather than guess */
         return es_error(ES_ECONFIG, "%s: %s: expected %s, got the string '%s' (remove the quotes)",
-                        where(n, at, sizeof at), k->path, type_name(k->type), s);
+                        where(n, at, sizeof at), name, type_name(t), s);
     if (looks_non_finite(s))
-        return es_error(ES_ECONFIG, "%s: %s: expected a finite number, got '%s'", where(n, at, sizeof at), k->path, s);
+        return es_error(ES_ECONFIG, "%s: %s: expected a finite number, got '%s'", where(n, at, sizeof at), name, s);
     if (!is_decimal(s))
-        return es_error(ES_ECONFIG, "%s: %s: expected %s, got '%s'", where(n, at, sizeof at), k->path,
-                        type_name(k->type), s);
+        return es_error(ES_ECONFIG, "%s: %s: expected %s, got '%s'", where(n, at, sizeof at), name, type_name(t), s);
 
-    if (k->type == KEY_U64 && is_all_digits(s)) { /* exact, beyond 2^53 */
+    if (t == KEY_U64 && is_all_digits(s)) { /* exact, beyond 2^53 */
         if (s[0] == '-' && strspn(s + 1, "0") != strlen(s + 1))
-            return range_error(k, n);
+            return range_error(k, name, n);
         errno = 0;
         unsigned long long u = strtoull(s[0] == '-' ? s + 1 : s, NULL, 10);
         if (errno == ERANGE)
-            return range_error(k, n);
-        *(uint64_t *)field_of(cfg, k) = (uint64_t)u;
+            return range_error(k, name, n);
+        *(uint64_t *)dst = (uint64_t)u;
         return ES_OK;
     }
-    if ((k->type == KEY_INT || k->type == KEY_LONG) && is_all_digits(s)) { /* exact integers */
+    if ((t == KEY_INT || t == KEY_LONG) && is_all_digits(s)) { /* exact integers */
         errno = 0;
         long long v = strtoll(s, NULL, 10);
         if (errno == ERANGE || !in_range(k, (double)v))
-            return range_error(k, n);
-        if (k->type == KEY_INT)
-            *(int *)field_of(cfg, k) = (int)v;
+            return range_error(k, name, n);
+        if (t == KEY_INT)
+            *(int *)dst = (int)v;
         else
-            *(long *)field_of(cfg, k) = (long)v;
+            *(long *)dst = (long)v;
         return ES_OK;
     }
     double v = strtod(s, NULL);
     /* "1e6" is an integer, "1.5" is not */
-    if (k->type != KEY_DOUBLE && isfinite(v) && v != floor(v))
-        return es_error(ES_ECONFIG, "%s: %s: expected an integer, got '%s'", where(n, at, sizeof at), k->path, s);
+    if (t != KEY_DOUBLE && isfinite(v) && v != floor(v))
+        return es_error(ES_ECONFIG, "%s: %s: expected an integer, got '%s'", where(n, at, sizeof at), name, s);
     if (!isfinite(v) || !in_range(k, v)) /* 1e999 overflows to inf: out of range */
-        return range_error(k, n);
-    switch (k->type) {
+        return range_error(k, name, n);
+    switch (t) {
     case KEY_DOUBLE:
-        *(double *)field_of(cfg, k) = v;
+        *(double *)dst = v;
         return ES_OK;
     case KEY_INT:
     case KEY_LONG:
     case KEY_U64:
         /* beyond the C type: only unbounded keys get here */
-        if (k->type == KEY_U64 ? v >= 18446744073709551616.0 : fabs(v) >= 9.2e18)
-            return range_error(k, n);
-        if (k->type == KEY_INT)
-            *(int *)field_of(cfg, k) = (int)v;
-        else if (k->type == KEY_LONG)
-            *(long *)field_of(cfg, k) = (long)v;
+        if (t == KEY_U64 ? v >= 18446744073709551616.0 : fabs(v) >= 9.2e18)
+            return range_error(k, name, n);
+        if (t == KEY_INT)
+            *(int *)dst = (int)v;
+        else if (t == KEY_LONG)
+            *(long *)dst = (long)v;
         else
-            *(uint64_t *)field_of(cfg, k) = (uint64_t)v;
+            *(uint64_t *)dst = (uint64_t)v;
         return ES_OK;
     default:
-        return es_error(ES_ECONFIG, "%s: %s: unsupported key type", where(n, at, sizeof at), k->path);
+        return es_error(ES_ECONFIG, "%s: %s: unsupported key type", where(n, at, sizeof at), name);
+    }
+}
+
+/* "none, engram, overencoding" */
+static void choices_text(const config_key *k, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; k->choices[i] && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", k->choices[i]);
+}
+
+static int enum_apply(const config_key *k, const ynode *n, run_config *cfg)
+{
+    char at[600], names[200];
+    choices_text(k, names, sizeof names);
+    if (n->kind != YNODE_SCALAR)
+        return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got %s", where(n, at, sizeof at), k->path, names,
+                        kind_name(n));
+    for (int i = 0; k->choices[i]; i++)
+        if (strcmp(n->value, k->choices[i]) == 0) {
+            *(int *)field_of(cfg, k) = i;
+            return ES_OK;
+        }
+    /* a near miss ("engrma", "Engram") gets the name it was meant to be */
+    int best = 2, pick = -1;
+    for (int i = 0; k->choices[i]; i++) {
+        int dist = edit_distance(n->value, k->choices[i]);
+        if (dist < best)
+            best = dist, pick = i;
+    }
+    char hint[120] = "";
+    if (pick >= 0)
+        snprintf(hint, sizeof hint, "; did you mean '%s'?", k->choices[pick]);
+    return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got '%s'%s", where(n, at, sizeof at), k->path, names,
+                    n->value, hint);
+}
+
+/* true or false in any case; YAML 1.1's yes/no/on/off are refused so that
+ * a flag has one spelling (and "off" stays the gate's name). */
+static int bool_apply(const config_key *k, const ynode *n, run_config *cfg)
+{
+    char at[600];
+    if (n->kind != YNODE_SCALAR)
+        return es_error(ES_ECONFIG, "%s: %s: expected true or false, got %s", where(n, at, sizeof at), k->path,
+                        kind_name(n));
+    if (n->quoted)
+        return es_error(ES_ECONFIG, "%s: %s: expected true or false, got the string '%s' (remove the quotes)",
+                        where(n, at, sizeof at), k->path, n->value);
+    if (strcasecmp(n->value, "true") == 0 || strcasecmp(n->value, "false") == 0) {
+        *(int *)field_of(cfg, k) = strcasecmp(n->value, "true") == 0;
+        return ES_OK;
+    }
+    return es_error(ES_ECONFIG, "%s: %s: expected true or false, got '%s'", where(n, at, sizeof at), k->path,
+                    n->value);
+}
+
+/* A list of distinct integers, each in k's bounds. The whole array is
+ * rewritten, unused entries zero, so equal configs stay equal byte for byte. */
+static int list_apply(const config_key *k, const ynode *n, run_config *cfg)
+{
+    char at[600];
+    if (n->kind == YNODE_SCALAR && !n->value[0])
+        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got nothing", where(n, at, sizeof at),
+                        k->path);
+    if (n->kind == YNODE_SCALAR)
+        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got '%s' (write a list as [%s])",
+                        where(n, at, sizeof at), k->path, n->value, n->value);
+    if (n->kind != YNODE_SEQ)
+        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got %s", where(n, at, sizeof at), k->path,
+                        kind_name(n));
+    if (n->n_items < 1 || n->n_items > k->size)
+        return es_error(ES_ECONFIG, "%s: %s: expected 1 to %zu items, got %zu", where(n, at, sizeof at), k->path,
+                        k->size, n->n_items);
+    int items[LIST_MAX];
+    for (size_t i = 0; i < n->n_items; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "%s[%zu]", k->path, i);
+        int rc = number_apply(k, KEY_INT, name, n->items[i], &items[i]);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (items[j] == items[i])
+                return es_error(ES_ECONFIG, "%s: %s: %d appears twice", where(n->items[i], at, sizeof at), k->path,
+                                items[i]);
+    }
+    int *dst = field_of(cfg, k);
+    memset(dst, 0, k->size * sizeof *dst);
+    memcpy(dst, items, n->n_items * sizeof *dst);
+    *(int *)((char *)cfg + k->count_offset) = (int)n->n_items;
+    return ES_OK;
+}
+
+/* Sets one leaf from its node, checking kind, syntax and range. */
+static int key_apply(const config_key *k, const ynode *n, run_config *cfg)
+{
+    char at[600];
+    switch (k->type) {
+    case KEY_ENUM:
+        return enum_apply(k, n, cfg);
+    case KEY_BOOL:
+        return bool_apply(k, n, cfg);
+    case KEY_INT_LIST:
+        return list_apply(k, n, cfg);
+    case KEY_STRING:
+        if (n->kind != YNODE_SCALAR)
+            return es_error(ES_ECONFIG, "%s: %s: expected a string, got %s", where(n, at, sizeof at), k->path,
+                            kind_name(n));
+        if (strlen(n->value) >= k->size)
+            return es_error(ES_ECONFIG, "%s: %s: '%.40s...' is longer than %zu characters", where(n, at, sizeof at),
+                            k->path, n->value, k->size - 1);
+        set_string(cfg, k, n->value);
+        return ES_OK;
+    default:
+        return number_apply(k, k->type, k->path, n, field_of(cfg, k));
     }
 }
 
@@ -421,8 +571,20 @@ void config_defaults(run_config *cfg)
         void *f = field_of(cfg, k);
         switch (k->type) {
         case KEY_INT:
+        case KEY_BOOL:
+        case KEY_ENUM:
             *(int *)f = (int)k->def;
             break;
+        case KEY_INT_LIST: { /* def_str "2, 3" */
+            int *items = f, n = 0;
+            for (const char *p = k->def_str; *p && n < (int)k->size;) {
+                char *end;
+                items[n++] = (int)strtol(p, &end, 10);
+                p = end + strspn(end, ", ");
+            }
+            *(int *)((char *)cfg + k->count_offset) = n;
+            break;
+        }
         case KEY_LONG:
             *(long *)f = (long)k->def;
             break;
@@ -465,6 +627,42 @@ int config_from_tree(const ynode *root, const char *const *skip_sections, run_co
     return ES_OK;
 }
 
+/* The Engram and OverEncoding rules; nothing to check without a memory. */
+static int memory_validate(const model_config *m)
+{
+    if (m->memory == MEMORY_NONE)
+        return ES_OK;
+    if (m->memory != MEMORY_ENGRAM && m->memory != MEMORY_OVERENCODING)
+        return es_error(ES_ECONFIG, "model.memory = %d is not none, engram or overencoding", m->memory);
+    /* the parser guarantees these; a struct built in code might not */
+    if (m->engram.n_orders < 1 || m->engram.n_orders > ENGRAM_MAX_ORDERS)
+        return es_error(ES_ECONFIG, "model.engram.orders: expected 1 to %d items, got %d", ENGRAM_MAX_ORDERS,
+                        m->engram.n_orders);
+    if (m->engram.n_layers < 1 || m->engram.n_layers > ENGRAM_MAX_LAYERS)
+        return es_error(ES_ECONFIG, "model.engram.layers: expected 1 to %d items, got %d", ENGRAM_MAX_LAYERS,
+                        m->engram.n_layers);
+    int n_layers = 1; /* OverEncoding has one set of tables, at the input */
+    if (m->memory == MEMORY_ENGRAM) {
+        n_layers = m->engram.n_layers;
+        for (int i = 0; i < m->engram.n_layers; i++)
+            if (m->engram.layers[i] < 0 || m->engram.layers[i] >= m->n_layers)
+                return es_error(ES_ECONFIG,
+                                "model.engram.layers[%d] = %d is not a block of the model: model.layers = %d "
+                                "(blocks are numbered from 0)",
+                                i, m->engram.layers[i], m->n_layers);
+    }
+    /* one table per (layer, order, head), each at least a prime of 2 rows */
+    long tables = (long)n_layers * m->engram.n_orders * m->engram.heads;
+    if (m->engram.slots < 2 * tables)
+        return es_error(ES_ECONFIG,
+                        "model.engram.slots = %ld is below the minimum %ld: %ld tables (%d %s x %d orders x %d "
+                        "heads) of at least 2 rows each",
+                        m->engram.slots, 2 * tables, tables, n_layers,
+                        m->memory == MEMORY_ENGRAM ? (n_layers == 1 ? "layer" : "layers") : "input layer",
+                        m->engram.n_orders, m->engram.heads);
+    return ES_OK;
+}
+
 int config_validate(const run_config *cfg)
 {
     const model_config *m = &cfg->model;
@@ -488,7 +686,7 @@ int config_validate(const run_config *cfg)
     if (m->moe.experts > 0 && m->moe.top_k > m->moe.experts)
         return es_error(ES_ECONFIG, "model.moe.top_k = %d is more than model.moe.experts = %d", m->moe.top_k,
                         m->moe.experts);
-    return ES_OK;
+    return memory_validate(m);
 }
 
 int config_load(const char *path, const char *const *overrides, int n_overrides, run_config *cfg)
@@ -595,6 +793,28 @@ int config_write(const run_config *cfg, FILE *out)
         case KEY_STRING:
             format_string(f, value, sizeof value);
             break;
+        case KEY_BOOL:
+            snprintf(value, sizeof value, "%s", *(const int *)f ? "true" : "false");
+            break;
+        case KEY_ENUM: {
+            /* a value with no name is written as its number, which config_load refuses */
+            int v = *(const int *)f, n = 0;
+            while (k->choices[n])
+                n++;
+            if (v >= 0 && v < n)
+                snprintf(value, sizeof value, "%s", k->choices[v]);
+            else
+                snprintf(value, sizeof value, "%d", v);
+            break;
+        }
+        case KEY_INT_LIST: { /* flow style: [2, 3] */
+            int count = *(const int *)((const char *)cfg + k->count_offset);
+            size_t len = (size_t)snprintf(value, sizeof value, "[");
+            for (int j = 0; j < count && j < (int)k->size; j++)
+                len += (size_t)snprintf(value + len, sizeof value - len, "%s%d", j ? ", " : "", ((const int *)f)[j]);
+            snprintf(value + len, sizeof value - len, "]");
+            break;
+        }
         }
         int col = fprintf(out, "%*s%s: %s", 2 * depth, "", leaf ? leaf + 1 : k->path, value);
         fprintf(out, "%*s# %s\n", col < 40 ? 40 - col : 1, "", k->doc);

@@ -4,7 +4,8 @@
  * are config_defaults()):
  *   name, corpus, data_dir, tokenizer {vocab}, model {...}, train {...}
  * Every key maps to one field below; see config.c's key table for types,
- * ranges and defaults. Unknown keys, wrong types and out-of-range values are
+ * ranges and defaults. Enums are written by name, booleans as true/false,
+ * integer lists as [2, 3] (unused array entries stay zero). Unknown keys, wrong types and out-of-range values are
  * ES_ECONFIG errors that name "file:line: key.path" and the value.
  * The struct owns no heap memory (fixed-size strings), so it can be copied. */
 #ifndef ES_STUDY_CONFIG_H
@@ -16,6 +17,10 @@
 #include "study/ytree.h"
 
 enum { CONFIG_STRING_MAX = 512 };
+
+typedef enum { MEMORY_NONE, MEMORY_ENGRAM, MEMORY_OVERENCODING } memory_kind;
+typedef enum { GATE_PAPER, GATE_SSQRT, GATE_OFF } engram_gate;
+enum { ENGRAM_MAX_ORDERS = 8, ENGRAM_MAX_LAYERS = 16 };
 
 typedef struct {
     int d_model;        /* residual width C */
@@ -34,6 +39,23 @@ typedef struct {
         double aux_loss;     /* sequence-level balance loss coefficient (0 = off) */
         double route_scale;  /* multiplier on the normalised gate weights */
     } moe;
+    int memory;              /* memory_kind: none | engram | overencoding */
+    struct {
+        long slots;          /* table rows over all heads, orders and Engram layers */
+        int head_dim;        /* width of each head's rows (Engram; OverEncoding uses d_model) */
+        int heads;           /* hash heads per N-gram order */
+        int orders[ENGRAM_MAX_ORDERS];
+        int n_orders;        /* N-gram orders, e.g. {2, 3} */
+        int layers[ENGRAM_MAX_LAYERS];
+        int n_layers;        /* 0-based blocks that get an Engram module */
+        int gate;            /* engram_gate: paper (sigmoid of the scaled dot) | ssqrt (demo's signed sqrt) | off */
+        int conv;            /* causal depthwise conv on (1) or off (0) */
+        int conv_kernel;     /* its kernel size */
+        int compress;        /* tokenizer compression on (1) or off (0) */
+        double init_std;     /* std of the tables' normal init */
+        double lr_mult;      /* table learning rate = train.lr * lr_mult */
+        double weight_decay; /* table weight decay */
+    } engram;
 } model_config;
 
 typedef struct {
@@ -77,7 +99,8 @@ int config_load(const char *path, const char *const *overrides, int n_overrides,
 int config_from_tree(const ynode *root, const char *const *skip_sections, run_config *cfg);
 
 /* Cross-field rules: d_model divisible by n_heads, even head dim,
- * top_k <= experts, and so on. ES_ECONFIG naming the keys. */
+ * top_k <= experts, Engram layers inside the model, enough memory slots
+ * for every table, and so on. ES_ECONFIG naming the keys. */
 int config_validate(const run_config *cfg);
 
 /* Writes every key with its value as YAML (a complete, resolved config that

@@ -118,6 +118,26 @@ static void test_defaults(void **state)
     assert_true(cfg.model.moe.bias_rate == 0.001);
     assert_true(cfg.model.moe.aux_loss == 0.0);
     assert_true(cfg.model.moe.route_scale == 1.0);
+    assert_int_equal(cfg.model.memory, MEMORY_NONE);
+    assert_int_equal(cfg.model.engram.slots, 100000);
+    assert_int_equal(cfg.model.engram.head_dim, 16);
+    assert_int_equal(cfg.model.engram.heads, 4);
+    assert_int_equal(cfg.model.engram.n_orders, 2);
+    assert_int_equal(cfg.model.engram.orders[0], 2);
+    assert_int_equal(cfg.model.engram.orders[1], 3);
+    for (int i = 2; i < ENGRAM_MAX_ORDERS; i++)
+        assert_int_equal(cfg.model.engram.orders[i], 0);
+    assert_int_equal(cfg.model.engram.n_layers, 1);
+    assert_int_equal(cfg.model.engram.layers[0], 1);
+    for (int i = 1; i < ENGRAM_MAX_LAYERS; i++)
+        assert_int_equal(cfg.model.engram.layers[i], 0);
+    assert_int_equal(cfg.model.engram.gate, GATE_PAPER);
+    assert_int_equal(cfg.model.engram.conv, 1);
+    assert_int_equal(cfg.model.engram.conv_kernel, 4);
+    assert_int_equal(cfg.model.engram.compress, 1);
+    assert_true(cfg.model.engram.init_std == 0.02);
+    assert_true(cfg.model.engram.lr_mult == 5.0);
+    assert_true(cfg.model.engram.weight_decay == 0.0);
     assert_true(cfg.train.seed == 1);
     assert_int_equal(cfg.train.batch, 16);
     assert_int_equal(cfg.train.steps, 1000);
@@ -165,6 +185,23 @@ static const char FULL[] = "name: full-run.1\n"
                            "    bias_rate: 0.0005\n"
                            "    aux_loss: 0.0001\n"
                            "    route_scale: 2.5\n"
+                           "  memory: engram\n"
+                           "  engram:\n"
+                           "    slots: 1e7\n"
+                           "    head_dim: 32\n"
+                           "    heads: 8\n"
+                           "    orders: [2, 3, 4]\n"
+                           "    layers:\n"
+                           "      - 0\n"
+                           "      - 5\n"
+                           "      - 2\n"
+                           "    gate: ssqrt\n"
+                           "    conv: False\n"
+                           "    conv_kernel: 3\n"
+                           "    compress: false\n"
+                           "    init_std: 0.5\n"
+                           "    lr_mult: 10\n"
+                           "    weight_decay: 0.01\n"
                            "train:\n"
                            "  seed: 18446744073709551615\n"
                            "  batch: 32\n"
@@ -207,6 +244,23 @@ static void test_full_file_sets_every_key(void **state)
     assert_true(cfg.model.moe.bias_rate == 0.0005);
     assert_true(cfg.model.moe.aux_loss == 0.0001);
     assert_true(cfg.model.moe.route_scale == 2.5);
+    assert_int_equal(cfg.model.memory, MEMORY_ENGRAM);
+    assert_int_equal(cfg.model.engram.slots, 10000000);
+    assert_int_equal(cfg.model.engram.head_dim, 32);
+    assert_int_equal(cfg.model.engram.heads, 8);
+    assert_int_equal(cfg.model.engram.n_orders, 3);
+    const int orders[ENGRAM_MAX_ORDERS] = {2, 3, 4}; /* unused entries zero */
+    assert_memory_equal(cfg.model.engram.orders, orders, sizeof orders);
+    assert_int_equal(cfg.model.engram.n_layers, 3);
+    const int layers[ENGRAM_MAX_LAYERS] = {0, 5, 2}; /* in the order given */
+    assert_memory_equal(cfg.model.engram.layers, layers, sizeof layers);
+    assert_int_equal(cfg.model.engram.gate, GATE_SSQRT);
+    assert_int_equal(cfg.model.engram.conv, 0);
+    assert_int_equal(cfg.model.engram.conv_kernel, 3);
+    assert_int_equal(cfg.model.engram.compress, 0);
+    assert_true(cfg.model.engram.init_std == 0.5);
+    assert_true(cfg.model.engram.lr_mult == 10.0);
+    assert_true(cfg.model.engram.weight_decay == 0.01);
     assert_true(cfg.train.seed == UINT64_MAX);
     assert_int_equal(cfg.train.batch, 32);
     assert_int_equal(cfg.train.steps, 5000);
@@ -394,6 +448,187 @@ static void test_cross_field_rules(void **state)
     assert_int_equal(config_validate(&cfg), ES_ECONFIG);
 }
 
+static void test_memory_errors(void **state)
+{
+    /* enums: the choices, and the one a typo was meant to be */
+    expect_error(state, "name: x\ncorpus: kjv\n\n\nmodel:\n  d_model: 128\n  layers: 4\n  heads: 4\n  memory: engrma\n",
+                 NULL, ES_ECONFIG,
+                 "small.yaml:9: model.memory: expected one of none, engram, overencoding, got 'engrma'",
+                 "did you mean 'engram'?");
+    expect_error(state, "model:\n  engram:\n    gate: sigmoid\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.gate: expected one of paper, ssqrt, off, got 'sigmoid'", NULL);
+    assert_null(strstr(es_error_message(), "did you mean"));
+    expect_error(state, "model:\n  memory: [engram]\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: model.memory: expected one of none, engram, overencoding, got a list", NULL);
+    expect_error(state, "model:\n  memory: Engram\n", NULL, ES_ECONFIG, "got 'Engram'", "did you mean 'engram'?");
+
+    /* booleans: true or false in any case, nothing else */
+    expect_error(state, "model:\n  engram:\n    conv: yes\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.conv: expected true or false, got 'yes'", NULL);
+    expect_error(state, "model:\n  engram:\n    compress: 1\n", NULL, ES_ECONFIG,
+                 "model.engram.compress: expected true or false, got '1'", NULL);
+    expect_error(state, "model:\n  engram:\n    conv: \"true\"\n", NULL, ES_ECONFIG,
+                 "model.engram.conv: expected true or false, got the string 'true'", NULL);
+    expect_error(state, "model:\n  engram:\n    conv: {a: 1}\n", NULL, ES_ECONFIG,
+                 "model.engram.conv: expected true or false, got a map", NULL);
+    run_config cfg;
+    assert_int_equal(load_text(state, "model:\n  engram:\n    conv: TRUE\n    compress: False\n", NULL, 0, &cfg),
+                     ES_OK);
+    assert_int_equal(cfg.model.engram.conv, 1);
+    assert_int_equal(cfg.model.engram.compress, 0);
+
+    /* lists: items are named by their 0-based index and line */
+    expect_error(state, "model:\n  engram:\n    orders: [2, 1]\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders[1] = 1 is out of range [2, 8]", NULL);
+    expect_error(state, "model:\n  engram:\n    orders:\n      - 2\n      - 9\n", NULL, ES_ECONFIG,
+                 "small.yaml:5: model.engram.orders[1] = 9 is out of range [2, 8]", NULL);
+    expect_error(state, "model:\n  engram:\n    layers: [0, -1]\n", NULL, ES_ECONFIG,
+                 "model.engram.layers[1] = -1 is out of range [0, 255]", NULL);
+    expect_error(state, "model:\n  engram:\n    layers: [256]\n", NULL, ES_ECONFIG,
+                 "model.engram.layers[0] = 256 is out of range [0, 255]", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [2, 3, 3]\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders: 3 appears twice", NULL);
+    expect_error(state, "model:\n  engram:\n    layers:\n      - 1\n      - 0\n      - 1\n", NULL, ES_ECONFIG,
+                 "small.yaml:6: model.engram.layers: 1 appears twice", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [2, 3, 4, 5, 6, 7, 8, 2, 3]\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders: expected 1 to 8 items, got 9", NULL);
+    expect_error(state, "model:\n  engram:\n    layers: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n",
+                 NULL, ES_ECONFIG, "model.engram.layers: expected 1 to 16 items, got 17", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: []\n", NULL, ES_ECONFIG,
+                 "model.engram.orders: expected 1 to 8 items, got 0", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: 2\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders: expected a list of integers, got '2'", "[2]");
+    expect_error(state, "model:\n  engram:\n    orders:\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders: expected a list of integers, got nothing", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: {2: 3}\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders: expected a list of integers, got a map", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [2, [3, 4]]\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.orders[1]: expected an integer, got a list", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [{n: 2}]\n", NULL, ES_ECONFIG,
+                 "model.engram.orders[0]: expected an integer, got a map", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [2, x]\n", NULL, ES_ECONFIG,
+                 "model.engram.orders[1]: expected an integer, got 'x'", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [2.5]\n", NULL, ES_ECONFIG,
+                 "model.engram.orders[0]: expected an integer, got '2.5'", NULL);
+    expect_error(state, "model:\n  engram:\n    orders: [\"2\"]\n", NULL, ES_ECONFIG,
+                 "model.engram.orders[0]: expected an integer, got the string '2'", NULL);
+
+    /* scalars: ranges and integer forms */
+    expect_error(state, "model:\n  engram:\n    slots: 0\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.engram.slots = 0 is out of range [1, 10000000000]", NULL);
+    expect_error(state, "model:\n  engram:\n    slots: 2e10\n", NULL, ES_ECONFIG,
+                 "model.engram.slots = 2e10 is out of range [1, 10000000000]", NULL);
+    expect_error(state, "model:\n  engram:\n    slots: 1.5\n", NULL, ES_ECONFIG,
+                 "model.engram.slots: expected an integer, got '1.5'", NULL);
+    assert_int_equal(load_text(state, "model:\n  engram:\n    slots: 1.5e3\n", NULL, 0, &cfg), ES_OK);
+    assert_int_equal(cfg.model.engram.slots, 1500);
+    expect_error(state, "model:\n  engram:\n    head_dim: 4097\n", NULL, ES_ECONFIG,
+                 "model.engram.head_dim = 4097 is out of range [1, 4096]", NULL);
+    expect_error(state, "model:\n  engram:\n    heads: 65\n", NULL, ES_ECONFIG,
+                 "model.engram.heads = 65 is out of range [1, 64]", NULL);
+    expect_error(state, "model:\n  engram:\n    conv_kernel: 0\n", NULL, ES_ECONFIG,
+                 "model.engram.conv_kernel = 0 is out of range [1, 16]", NULL);
+    expect_error(state, "model:\n  engram:\n    init_std: 0\n", NULL, ES_ECONFIG,
+                 "model.engram.init_std = 0 is out of range (0, 10]", NULL);
+    expect_error(state, "model:\n  engram:\n    lr_mult: 1001\n", NULL, ES_ECONFIG,
+                 "model.engram.lr_mult = 1001 is out of range (0, 1000]", NULL);
+    expect_error(state, "model:\n  engram:\n    weight_decay: -0.1\n", NULL, ES_ECONFIG,
+                 "model.engram.weight_decay = -0.1 is out of range [0, 10]", NULL);
+
+    /* unknown keys in the new section get suggestions too */
+    expect_error(state, "model:\n  engram:\n    order: [2]\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: unknown key 'model.engram.order'", "did you mean 'model.engram.orders'?");
+    expect_error(state, "model:\n  engrm:\n    slots: 5\n", NULL, ES_ECONFIG, "unknown key 'model.engrm'",
+                 "did you mean 'model.engram'?");
+    expect_error(state, "model:\n  engram: 5\n", NULL, ES_ECONFIG, "small.yaml:2: model.engram: expected a map of keys",
+                 NULL);
+}
+
+static void test_memory_overrides(void **state)
+{
+    run_config cfg;
+    const char *ov[] = {"model.engram.orders=[2,3,4]", "model.engram.layers=[0, 2]", "model.memory=engram",
+                        "model.engram.gate=off", "model.engram.conv=false"};
+    assert_int_equal(load_text(state, "model:\n  engram:\n    orders: [5]\n", ov, 5, &cfg), ES_OK);
+    assert_int_equal(cfg.model.engram.n_orders, 3);
+    const int orders[ENGRAM_MAX_ORDERS] = {2, 3, 4};
+    assert_memory_equal(cfg.model.engram.orders, orders, sizeof orders);
+    assert_int_equal(cfg.model.engram.n_layers, 2);
+    assert_int_equal(cfg.model.engram.layers[1], 2);
+    assert_int_equal(cfg.model.memory, MEMORY_ENGRAM);
+    assert_int_equal(cfg.model.engram.gate, GATE_OFF);
+    assert_int_equal(cfg.model.engram.conv, 0);
+
+    /* a shorter list replaces a longer one and leaves zeros behind it */
+    const char *shorter[] = {"model.engram.orders=[7]"};
+    assert_int_equal(load_text(state, "model:\n  engram:\n    orders: [2, 3, 4, 5]\n", shorter, 1, &cfg), ES_OK);
+    run_config want;
+    config_defaults(&want);
+    memset(want.model.engram.orders, 0, sizeof want.model.engram.orders);
+    want.model.engram.orders[0] = 7;
+    want.model.engram.n_orders = 1;
+    assert_memory_equal(&cfg, &want, sizeof cfg);
+
+    /* one item by index, as for any list */
+    const char *item[] = {"model.engram.orders.1=6"};
+    assert_int_equal(load_text(state, "model:\n  engram:\n    orders: [2, 3]\n", item, 1, &cfg), ES_OK);
+    assert_int_equal(cfg.model.engram.orders[1], 6);
+
+    expect_error(state, "", "model.engram.orders=2", ES_ECONFIG,
+                 "--set: model.engram.orders: expected a list of integers, got '2'", NULL);
+    expect_error(state, "", "model.engram.layers=[0, 0]", ES_ECONFIG, "--set: model.engram.layers: 0 appears twice",
+                 NULL);
+    expect_error(state, "", "model.engram.orders=[2, 9]", ES_ECONFIG,
+                 "--set: model.engram.orders[1] = 9 is out of range [2, 8]", NULL);
+    expect_error(state, "", "model.memory=hash", ES_ECONFIG,
+                 "--set: model.memory: expected one of none, engram, overencoding, got 'hash'", NULL);
+}
+
+static void test_memory_rules(void **state)
+{
+    /* Engram blocks must exist: model.layers = 4 has blocks 0..3 */
+    expect_error(state, "model:\n  memory: engram\n  engram:\n    layers: [0, 4]\n", NULL, ES_ECONFIG,
+                 "model.engram.layers[1] = 4 is not a block of the model: model.layers = 4", NULL);
+    run_config cfg;
+    assert_int_equal(
+        load_text(state, "model:\n  memory: engram\n  layers: 5\n  engram:\n    layers: [0, 4]\n", NULL, 0, &cfg),
+        ES_OK);
+    /* without Engram the list is not used, so not checked */
+    assert_int_equal(load_text(state, "model:\n  engram:\n    layers: [200]\n", NULL, 0, &cfg), ES_OK);
+    assert_int_equal(load_text(state, "model:\n  memory: overencoding\n  engram:\n    layers: [200]\n", NULL, 0, &cfg),
+                     ES_OK);
+
+    /* 2 layers x 2 orders x 4 heads = 16 tables of at least 2 rows */
+    const char *engram = "model:\n  memory: engram\n  engram:\n    layers: [0, 1]\n    orders: [2, 3]\n    heads: 4\n";
+    const char *ov31[] = {"model.engram.slots=31"}, *ov32[] = {"model.engram.slots=32"};
+    expect_error(state, engram, ov31[0], ES_ECONFIG, "model.engram.slots = 31 is below the minimum 32",
+                 "16 tables (2 layers x 2 orders x 4 heads)");
+    assert_int_equal(load_text(state, engram, ov32, 1, &cfg), ES_OK);
+    /* OverEncoding: one set of tables, 2 orders x 4 heads */
+    const char *over = "model:\n  memory: overencoding\n  engram:\n    layers: [0, 1]\n    slots: 15\n";
+    expect_error(state, over, NULL, ES_ECONFIG, "model.engram.slots = 15 is below the minimum 16", NULL);
+    const char *ov16[] = {"model.engram.slots=16"};
+    assert_int_equal(load_text(state, over, ov16, 1, &cfg), ES_OK);
+    /* no memory, no minimum */
+    assert_int_equal(load_text(state, "model:\n  engram:\n    slots: 1\n", NULL, 0, &cfg), ES_OK);
+
+    /* structs built in code get the same checks */
+    config_defaults(&cfg);
+    cfg.model.memory = MEMORY_ENGRAM;
+    assert_int_equal(config_validate(&cfg), ES_OK);
+    cfg.model.engram.layers[0] = cfg.model.n_layers;
+    assert_int_equal(config_validate(&cfg), ES_ECONFIG);
+    assert_message_has("model.engram.layers[0] = 4");
+    cfg.model.engram.layers[0] = 0;
+    cfg.model.engram.n_orders = 0;
+    assert_int_equal(config_validate(&cfg), ES_ECONFIG);
+    assert_message_has("model.engram.orders");
+    cfg.model.engram.n_orders = 2;
+    cfg.model.memory = 7;
+    assert_int_equal(config_validate(&cfg), ES_ECONFIG);
+    assert_message_has("model.memory = 7");
+}
+
 /* config_write then config_load gives the same struct, byte for byte. */
 static void round_trip(void **state, const run_config *cfg, const char *name)
 {
@@ -428,6 +663,22 @@ static void test_write_round_trip(void **state)
     assert_string_equal(cfg.corpus, "- x: #y \"z\" \\ 'q'");
     round_trip(state, &cfg, "tricky.yaml");
 
+    /* the other enum values and booleans, and lists at full length */
+    const char *mem[] = {"model.memory=overencoding", "model.engram.gate=off", "model.engram.conv=false",
+                         "model.engram.orders=[8, 2, 7, 3, 6, 4, 5]", "model.layers=16",
+                         "model.engram.layers=[15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]",
+                         "model.engram.slots=1e10", "model.engram.lr_mult=0.1"};
+    run_config memcfg;
+    assert_int_equal(load_text(state, "", mem, 8, &memcfg), ES_OK);
+    assert_int_equal(memcfg.model.engram.n_orders, 7);
+    assert_int_equal(memcfg.model.engram.orders[7], 0);
+    assert_int_equal(memcfg.model.engram.n_layers, 16);
+    round_trip(state, &memcfg, "memory.yaml");
+    memcfg.model.memory = MEMORY_ENGRAM;
+    memcfg.model.engram.gate = GATE_SSQRT;
+    memcfg.model.engram.compress = 0;
+    round_trip(state, &memcfg, "engram.yaml");
+
     /* every key of the table is written, once */
     const char *path = tmp_path(*state, "keys.yaml");
     FILE *f = fopen(path, "w");
@@ -443,11 +694,24 @@ static void test_write_round_trip(void **state)
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
                           "train.min_lr_ratio", "train.warmup", "train.weight_decay", "train.beta1", "train.beta2",
                           "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
-                          "train.checkpoint_every", "train.threads", "train.diverge_factor"};
+                          "train.checkpoint_every", "train.threads", "train.diverge_factor", "model.memory",
+                          "model.engram.slots", "model.engram.head_dim", "model.engram.heads", "model.engram.orders",
+                          "model.engram.layers", "model.engram.gate", "model.engram.conv", "model.engram.conv_kernel",
+                          "model.engram.compress", "model.engram.init_std", "model.engram.lr_mult",
+                          "model.engram.weight_decay"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!ytree_get(root, keys[i]))
             fail_msg("config_write left out %s", keys[i]);
-    assert_int_equal(ytree_get(root, "model")->n_items, 8);  /* 7 leaves + moe */
+    assert_int_equal(ytree_get(root, "model")->n_items, 10); /* 8 leaves + moe + engram */
+    assert_int_equal(ytree_get(root, "model.engram")->n_items, 12);
+    /* lists in flow style, enums by name, booleans as true/false */
+    const ynode *orders = ytree_get(root, "model.engram.orders");
+    assert_int_equal(orders->kind, YNODE_SEQ);
+    assert_int_equal(orders->n_items, 2);
+    assert_string_equal(orders->items[1]->value, "3");
+    assert_string_equal(ytree_get(root, "model.memory")->value, "none");
+    assert_string_equal(ytree_get(root, "model.engram.gate")->value, "paper");
+    assert_string_equal(ytree_get(root, "model.engram.conv")->value, "true");
     assert_int_equal(ytree_get(root, "train")->n_items, 18);
     assert_int_equal(root->n_items, 6);
     ytree_free(root);
@@ -498,6 +762,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides_win_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_field_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_total_steps, setup, teardown),
