@@ -1,0 +1,90 @@
+/* engram-scale bench: training throughput and MFU. */
+#include "cli.h"
+
+#include "core/parallel.h"
+#include "data/dataset.h"
+#include "study/config.h"
+#include "train/bench.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char HELP[] =
+    "usage: engram-scale bench [CONFIG.yaml] [--set key.path=value ...] [--threads N] [--steps N] [--json]\n"
+    "\n"
+    "Times training steps of CONFIG (default experiments/bench.yaml) after a\n"
+    "warm-up and reports tokens per second, model FLOPs per second (the\n"
+    "planner's accounting), the SGEMM peak of this machine measured in the same\n"
+    "run with the same threads, MFU (their ratio), and the time per part of a\n"
+    "step.\n"
+    "\n"
+    "  --threads N    worker threads (default: train.threads, 0 = all cores)\n"
+    "  --steps N      timed steps (default 20, after 3 warm-up steps)\n"
+    "  --set K=V      override a config key, e.g. --set model.moe.experts=0\n"
+    "  --json         print the figures as JSON\n";
+
+int cmd_bench(int argc, char **argv)
+{
+    cli_options opt;
+    int rc = cli_parse("bench", argc, argv, "set json threads steps", 1, &opt);
+    if (rc)
+        return rc;
+    if (opt.help) {
+        fputs(HELP, stdout);
+        return 0;
+    }
+    const char *path = opt.n_positional ? opt.positional[0] : "experiments/bench.yaml";
+    run_config cfg;
+    if (config_load(path, opt.sets, opt.n_sets, &cfg))
+        return cli_fail("bench");
+    if (opt.threads >= 0)
+        cfg.train.threads = opt.threads;
+    es_threads_set(cfg.train.threads);
+    int steps = opt.steps > 0 ? opt.steps : 20;
+    dataset *ds;
+    if (dataset_prepare(cfg.corpus, cfg.data_dir, cfg.vocab, 0, NULL, NULL, &ds))
+        return cli_fail("bench");
+    bench_result r;
+    rc = bench_run(&cfg, ds, 3, steps, &r);
+    dataset_free(ds);
+    if (rc)
+        return cli_fail("bench");
+    if (opt.json) {
+        json_t *o = json_object(), *parts = json_object();
+        json_object_set_new(o, "config", json_string(path));
+        json_object_set_new(o, "threads", json_integer(r.threads));
+        json_object_set_new(o, "steps", json_integer(r.steps));
+        json_object_set_new(o, "step_seconds", json_real(r.step_seconds));
+        json_object_set_new(o, "tokens_per_s", json_real(r.tokens_per_s));
+        json_object_set_new(o, "flops_per_token", json_real(r.flops_per_token));
+        json_object_set_new(o, "model_flops_per_s", json_real(r.model_flops_per_s));
+        json_object_set_new(o, "sgemm_peak_flops_per_s", json_real(r.sgemm_peak_flops_per_s));
+        json_object_set_new(o, "mfu", json_real(r.mfu));
+        json_object_set_new(o, "memory_bytes", json_real(r.memory_bytes));
+        for (int p = 0; p < PROF_PARTS; p++)
+            json_object_set_new(parts, es_prof_names[p], json_real(r.part_seconds[p]));
+        json_object_set_new(parts, "other", json_real(r.other_seconds));
+        json_object_set_new(o, "breakdown", parts);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        putchar('\n');
+        json_decref(o);
+        return 0;
+    }
+    printf("config            %s (%d threads, %d timed steps)\n", path, r.threads, r.steps);
+    printf("step time         %.4f s (median)\n", r.step_seconds);
+    printf("throughput        %.0f tokens/s, %.3g FLOPs/token\n", r.tokens_per_s, r.flops_per_token);
+    printf("model FLOP/s      %.1f GFLOP/s\n", r.model_flops_per_s / 1e9);
+    printf("SGEMM peak        %.1f GFLOP/s (1024^3, same threads)\n", r.sgemm_peak_flops_per_s / 1e9);
+    printf("MFU               %.3f\n", r.mfu);
+    double total = r.other_seconds;
+    for (int p = 0; p < PROF_PARTS; p++)
+        total += r.part_seconds[p];
+    printf("breakdown (per step):\n");
+    for (int p = 0; p < PROF_PARTS; p++)
+        printf("  %-10s %8.2f ms  %5.1f%%\n", es_prof_names[p], 1e3 * r.part_seconds[p],
+               100 * r.part_seconds[p] / total);
+    printf("  %-10s %8.2f ms  %5.1f%%\n", "other", 1e3 * r.other_seconds, 100 * r.other_seconds / total);
+    return 0;
+}
