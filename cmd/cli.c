@@ -86,7 +86,8 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
         if (!allows(allowed, name))
             return cli_error(command, EXIT_USAGE, "unknown option '%s' (see engram-scale %s --help)", a, command);
         int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
-                          strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0;
+                          strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0 ||
+                          strcmp(name, "steps") == 0;
         const char *value = NULL;
         if (takes_value) {
             if (eq)
@@ -109,6 +110,9 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
                 return EXIT_USAGE;
         } else if (strcmp(name, "jobs") == 0) {
             if (parse_int(command, name, value, 1, &opt->jobs))
+                return EXIT_USAGE;
+        } else if (strcmp(name, "steps") == 0) {
+            if (parse_int(command, name, value, 1, &opt->steps))
                 return EXIT_USAGE;
         } else if (strcmp(name, "shard") == 0) {
             opt->shard = value;

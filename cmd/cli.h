@@ -26,6 +26,7 @@ typedef struct {
     const char *shard;               /* --shard K/N */
     int slurm;                       /* --slurm */
     int quiet;                       /* --quiet */
+    int steps;                       /* --steps N */
 } cli_options;
 
 /* Parses argv after the subcommand name. allowed is a string of option
@@ -47,5 +48,6 @@ void cli_install_signal_handlers(void);
 /* The subcommands. */
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -2,9 +2,12 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VERSION "0.1.0"
+#define OPENMP_SPINCOUNT "1000"
 
 static const char USAGE[] =
     "usage: engram-scale COMMAND [ARGS] [--set key.path=value ...] [--json] [--help]\n"
@@ -15,12 +18,30 @@ static const char USAGE[] =
     "commands:\n"
     "  data   [CORPUS]        prepare a corpus: tokenizer, token files, n-gram baselines\n"
     "  train  CONFIG.yaml     train one model and log its validation loss\n"
+    "  bench  [CONFIG.yaml]   training throughput and MFU against this machine's SGEMM peak\n"
     "\n"
     "CORPUS is kjv (default), gcide, or a path to a UTF-8 text file.\n"
     "Run 'engram-scale COMMAND --help' for a command's options.\n";
 
+/* libgomp reads its spin settings when it loads, before main. By default
+ * idle OpenMP workers spin for ~300k iterations at every barrier: fast on
+ * an idle machine, but 5-30x slower as soon as another process wants the
+ * same cores (a second training, a build, a test). Unless the user chose a
+ * policy, re-execute once with a short spin, which costs little alone and
+ * yields the cores under contention. */
+static void limit_openmp_spinning(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("ENGRAM_SCALE_SPIN_SET"))
+        return;
+    setenv("GOMP_SPINCOUNT", OPENMP_SPINCOUNT, 1);
+    setenv("ENGRAM_SCALE_SPIN_SET", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* if that fails, run as we are */
+}
+
 int main(int argc, char **argv)
 {
+    limit_openmp_spinning(argv);
     if (argc < 2) {
         fputs(USAGE, stderr);
         return EXIT_USAGE;
@@ -40,6 +61,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"data", cmd_data},
         {"train", cmd_train},
+        {"bench", cmd_bench},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(command, commands[i].name) == 0)

@@ -41,6 +41,8 @@ static void on_started(void *ctx, const train_info *info)
         return;
     printf("model: %zu parameters (P_tot %zu, P_act %zu without embedding and head), %.3g FLOPs/token\n",
            info->n_params, info->p_tot, info->p_act, info->flops_per_token);
+    printf("memory: %.3g GB dense (parameters, gradients, AdamW), %.3g GB tables with their Adam moments\n",
+           info->dense_bytes / 1e9, info->table_bytes / 1e9);
     printf("training: %ld steps, %.4g tokens (%.2f passes over the training split)%s\n", info->total_steps,
            info->tokens, info->epochs, info->start_step > 0 ? ", resumed" : "");
     if (info->start_step > 0)

@@ -363,8 +363,9 @@ int dataset_prepare(const char *corpus, const char *data_dir, int vocab, int for
     corpus_name(corpus, ds->name, sizeof ds->name);
     int n = snprintf(ds->dir, sizeof ds->dir, "%s/%s/v%d", data_dir, ds->name, vocab);
     if (n < 0 || (size_t)n >= sizeof ds->dir) {
+        rc = es_error(ES_EINVAL, "cache folder name too long: %s/%s/v%d", data_dir, ds->name, vocab);
         free(ds);
-        return es_error(ES_EINVAL, "cache folder name too long: %s/%s/v%d", data_dir, ds->name, vocab);
+        return rc;
     }
     if ((rc = make_dirs(ds->dir))) {
         free(ds);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/mem.h"
 #include "core/parallel.h"
+#include "core/profile.h"
 #include "core/rng.h"
 #include "model/layers.h"
 
@@ -13,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { INIT_NORMAL, INIT_OUTPUT, INIT_ONES };
+enum { INIT_NORMAL, INIT_OUTPUT, INIT_ONES, INIT_ZERO };
+
+/* The gradient view of a parameter view. */
+static float *grad_of(const model *m, const float *param) { return m->grads + (param - m->params); }
 
 typedef struct {
     int init;
@@ -62,6 +66,20 @@ static int layout(model *m, tensor_init *inits)
     if (m->params)                                                                                                     \
         target = p;
         moe_layer *x = m->moe ? &m->moe[l] : NULL;
+        if (m->engram_at && m->engram_at[l] >= 0) {
+            engram_layer *g = &m->engram[m->engram_at[l]];
+            int De = g->De;
+            ADD(g->wv, "engram.wv", C, De, 1, 1.0, INIT_OUTPUT)
+            if (c->engram.gate != GATE_OFF) {
+                ADD(g->wk, "engram.wk", C, De, 1, 1.0, INIT_NORMAL)
+                ADD(g->q_norm, "engram.q_norm", 1, C, 0, 1.0, INIT_ONES)
+                ADD(g->k_norm, "engram.k_norm", 1, C, 0, 1.0, INIT_ONES)
+            }
+            if (c->engram.conv) {
+                ADD(g->conv_norm, "engram.conv_norm", 1, C, 0, 1.0, INIT_ONES)
+                ADD(g->conv_w, "engram.conv_w", C, c->engram.conv_kernel, 0, 1.0, INIT_ZERO)
+            }
+        }
         ADD(b->ln1, "ln1", 1, C, 0, 1.0, INIT_ONES)
         ADD(b->wqkv, "attn.wqkv", 3 * C, C, 1, 1.0, INIT_NORMAL)
         ADD(b->wo, "attn.wo", C, C, 1, 1.0, INIT_OUTPUT)
@@ -112,7 +130,57 @@ static int alloc_acts(model *m)
     return ES_OK;
 }
 
-int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, model **out)
+/* The Engram modules or the OverEncoding tables, with their hashers. */
+static int build_memory(model *m, const int32_t *compress_map, int compressed_vocab, uint64_t seed)
+{
+    const model_config *cfg = &m->cfg;
+    int N = m->B * m->T, C = cfg->d_model, L = cfg->n_layers;
+    int tables = cfg->engram.n_orders * cfg->engram.heads;
+    int use_map = cfg->engram.compress && compress_map;
+    m->compress_map = use_map ? compress_map : NULL;
+    uint64_t pad = use_map ? (uint64_t)compressed_vocab : (uint64_t)m->vocab;
+    uint64_t used[NGRAM_MAX_TABLES * (ENGRAM_MAX_LAYERS + 1)];
+    int n_used = 0, rc = ES_OK;
+    m->engram_at = es_calloc((size_t)L, sizeof(int));
+    m->cids = es_calloc((size_t)N, sizeof(int32_t));
+    if (!m->engram_at || !m->cids)
+        return ES_ENOMEM;
+    for (int l = 0; l < L; l++)
+        m->engram_at[l] = -1;
+    if (cfg->memory == MEMORY_ENGRAM) {
+        int n = cfg->engram.n_layers;
+        m->engram = es_calloc((size_t)n, sizeof *m->engram);
+        m->engram_out = es_floats_new((size_t)n * N * C);
+        if (!m->engram || !m->engram_out)
+            return ES_ENOMEM;
+        int64_t per_table = cfg->engram.slots / n / tables;
+        for (int i = 0; i < n && rc == ES_OK; i++) {
+            int layer = cfg->engram.layers[i];
+            engram_layer *g = &m->engram[i];
+            rc = ngram_hasher_init(&g->hasher, cfg->engram.orders, cfg->engram.n_orders, cfg->engram.heads,
+                                   per_table, seed, layer, pad, used, &n_used);
+            if (rc == ES_OK)
+                rc = engram_layer_alloc(g, N, m->T, C, cfg->engram.head_dim, cfg->engram.gate, cfg->engram.conv,
+                                        cfg->engram.conv_kernel, cfg->engram.init_std, seed, 0x7ab1e000u + layer);
+            m->n_engram = i + 1;
+            m->engram_at[layer] = i;
+            m->tables[m->n_tables++] = &g->table;
+        }
+    } else if (cfg->memory == MEMORY_OVERENCODING) {
+        m->overenc = es_calloc(1, sizeof *m->overenc);
+        if (!m->overenc)
+            return ES_ENOMEM;
+        rc = ngram_hasher_init(&m->overenc->hasher, cfg->engram.orders, cfg->engram.n_orders, cfg->engram.heads,
+                               cfg->engram.slots / tables, seed, 0, pad, used, &n_used);
+        if (rc == ES_OK)
+            rc = overencoding_alloc(m->overenc, N, m->T, C, cfg->engram.init_std, seed, 0x0e000000u);
+        m->tables[m->n_tables++] = &m->overenc->table;
+    }
+    return rc;
+}
+
+int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, int compressed_vocab, int B, int T,
+              uint64_t seed, model **out)
 {
     *out = NULL;
     if (T > cfg->seq_len)
@@ -146,6 +214,11 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
             return rc;
         }
     }
+    int rc = build_memory(m, compress_map, compressed_vocab, seed);
+    if (rc) {
+        model_free(m);
+        return rc;
+    }
     m->n_tensors = layout(m, NULL);
     m->tensors = es_calloc((size_t)m->n_tensors, sizeof *m->tensors);
     m->blocks = es_calloc((size_t)cfg->n_layers, sizeof *m->blocks);
@@ -173,6 +246,19 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
             x->d_shared_w2 = m->grads + (x->shared_w2 - m->params);
         }
     }
+    for (int i = 0; i < m->n_engram; i++) {
+        engram_layer *g = &m->engram[i];
+        g->d_wv = grad_of(m, g->wv);
+        if (g->wk) {
+            g->d_wk = grad_of(m, g->wk);
+            g->d_q_norm = grad_of(m, g->q_norm);
+            g->d_k_norm = grad_of(m, g->k_norm);
+        }
+        if (g->conv_w) {
+            g->d_conv_norm = grad_of(m, g->conv_norm);
+            g->d_conv_w = grad_of(m, g->conv_w);
+        }
+    }
     rope_tables(m->rope_cos, m->rope_sin, T, D, cfg->rope_theta);
 
     /* Each tensor draws from its own stream, so adding a tensor later does
@@ -188,6 +274,8 @@ int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, m
         for (size_t j = 0; j < t->size; j++) {
             if (inits[i].init == INIT_ONES)
                 t->data[j] = 1.0f;
+            else if (inits[i].init == INIT_ZERO)
+                t->data[j] = 0.0f;
             else
                 t->data[j] = (float)(cfg->init_std * es_rng_normal(&rng)) *
                              (inits[i].init == INIT_OUTPUT ? out_scale : 1.0f);
@@ -215,6 +303,15 @@ void model_free(model *m)
     free(m->moe);
     moe_scratch_free(&m->moe_scratch);
     es_floats_free(m->moe_bias);
+    for (int i = 0; m->engram && i < m->n_engram; i++)
+        engram_layer_free(&m->engram[i]);
+    free(m->engram);
+    es_floats_free(m->engram_out);
+    if (m->overenc)
+        overencoding_free(m->overenc);
+    free(m->overenc);
+    free(m->engram_at);
+    free(m->cids);
     free(m->tensors);
     free(m->blocks);
     free(m);
@@ -228,13 +325,26 @@ double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
     model_acts *a = &m->acts;
 
     m->aux_loss = 0.0;
+    es_prof_begin(PROF_EMBEDDING);
     embedding_forward(a->resid, inputs, m->wte, N, C);
+    for (int n = 0; n < N; n++)
+        m->cids[n] = m->compress_map ? m->compress_map[inputs[n]] : inputs[n];
+    if (m->overenc)
+        overencoding_forward(m->overenc, a->resid, m->cids);
+    es_prof_end(PROF_EMBEDDING);
     for (int l = 0; l < c->n_layers; l++) {
         const block_params *p = &m->blocks[l];
-        float *x = a->resid + l * NC, *mid = a->resid_mid + l * NC, *next = a->resid + (l + 1) * NC;
+        float *x = a->resid + l * NC;
+        if (m->engram_at[l] >= 0) {
+            float *after = m->engram_out + (size_t)m->engram_at[l] * NC;
+            engram_forward(&m->engram[m->engram_at[l]], after, x, m->cids);
+            x = after;
+        }
+        float *mid = a->resid_mid + l * NC, *next = a->resid + (l + 1) * NC;
         float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
         float *qkv = a->qkv + l * 3 * NC;
         /* mid = x + attention(rmsnorm(x)) . wo^T */
+        es_prof_begin(PROF_ATTENTION);
         rmsnorm_forward(ln1, a->ln1_rstd + (size_t)l * N, x, p->ln1, N, C);
         linear_forward(qkv, ln1, p->wqkv, N, C, 3 * C, 0.0f);
         attention_forward(atty, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos, m->rope_sin, B, T, C, H);
@@ -243,25 +353,29 @@ double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
         /* next = mid + swiglu(rmsnorm(mid)) */
         rmsnorm_forward(ln2, a->ln2_rstd + (size_t)l * N, mid, p->ln2, N, C);
         memcpy(next, mid, sizeof(float) * NC);
+        es_prof_end(PROF_ATTENTION);
         if (m->moe) {
             moe_forward(&m->moe[l], next, ln2, T);
             m->aux_loss += m->moe[l].aux_loss;
         } else {
+            es_prof_begin(PROF_EXPERTS);
             swiglu_forward(next, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2,
                            N, C, F, 1.0f);
+            es_prof_end(PROF_EXPERTS);
         }
     }
+    es_prof_begin(PROF_HEAD);
     rmsnorm_forward(a->lnf, a->lnf_rstd, a->resid + c->n_layers * NC, m->lnf, N, C);
     linear_forward(a->logits, a->lnf, m->lm_head, N, C, V, 0.0f);
     m->last_inputs = inputs;
     m->last_targets = targets;
-    return crossentropy_forward(a->logits, a->losses, targets, N, V);
+    double loss = crossentropy_forward(a->logits, a->losses, targets, N, V);
+    es_prof_end(PROF_HEAD);
+    return loss;
 }
 
 void model_zero_grad(model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
-/* Finds the gradient view of a parameter view. */
-static float *grad_of(const model *m, const float *param) { return m->grads + (param - m->params); }
 
 void model_backward(model *m)
 {
@@ -271,24 +385,32 @@ void model_backward(model *m)
     model_acts *a = &m->acts;
     model_scratch *s = &m->scratch;
 
+    es_prof_begin(PROF_HEAD);
     crossentropy_backward(a->logits, m->last_targets, N, V, 1.0f / (float)N);
     memset(s->dx, 0, sizeof(float) * NC);
     linear_backward(s->dx, grad_of(m, m->lm_head), a->logits, a->lnf, m->lm_head, N, C, V);
     memset(s->dresid, 0, sizeof(float) * NC);
     rmsnorm_backward(s->dresid, grad_of(m, m->lnf), s->dx, a->resid + c->n_layers * NC, m->lnf, a->lnf_rstd, N,
                      C);
+    es_prof_end(PROF_HEAD);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const block_params *p = &m->blocks[l];
         float *x = a->resid + l * NC, *mid = a->resid_mid + l * NC;
+        if (m->engram_at[l] >= 0)
+            x = m->engram_out + (size_t)m->engram_at[l] * NC;
         float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
         float *qkv = a->qkv + l * 3 * NC;
         /* FFN branch: dresid already holds d(next) = d(mid) via the identity */
         memset(s->dx, 0, sizeof(float) * NC);
-        if (m->moe)
+        if (m->moe) {
             moe_backward(&m->moe[l], &m->moe_scratch, s->dx, s->dresid, ln2, T);
-        else
+        } else {
+            es_prof_begin(PROF_EXPERTS);
             swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, s->dresid, ln2,
                             a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
+            es_prof_end(PROF_EXPERTS);
+        }
+        es_prof_begin(PROF_ATTENTION);
         rmsnorm_backward(s->dresid, grad_of(m, p->ln2), s->dx, mid, p->ln2, a->ln2_rstd + (size_t)l * N, N, C);
         /* attention branch */
         memset(s->dy, 0, sizeof(float) * NC);
@@ -298,8 +420,16 @@ void model_backward(model *m)
         memset(s->dx, 0, sizeof(float) * NC);
         linear_backward(s->dx, grad_of(m, p->wqkv), s->dqkv, ln1, p->wqkv, N, C, 3 * C);
         rmsnorm_backward(s->dresid, grad_of(m, p->ln1), s->dx, x, p->ln1, a->ln1_rstd + (size_t)l * N, N, C);
+        es_prof_end(PROF_ATTENTION);
+        /* Engram: out = h + y, so d(h) = d(out) + the gate's query path */
+        if (m->engram_at[l] >= 0)
+            engram_backward(&m->engram[m->engram_at[l]], s->dresid, s->dresid, a->resid + l * NC);
     }
+    es_prof_begin(PROF_EMBEDDING);
+    if (m->overenc)
+        overencoding_backward(m->overenc, s->dresid);
     embedding_backward(grad_of(m, m->wte), s->dresid, m->last_inputs, N, C);
+    es_prof_end(PROF_EMBEDDING);
 }
 
 size_t model_count_total(const model *m)
@@ -308,7 +438,17 @@ size_t model_count_total(const model *m)
     for (int i = 0; i < m->n_tensors; i++)
         if (!m->tensors[i].embedding)
             n += m->tensors[i].size;
+    for (int i = 0; i < m->n_tables; i++)
+        n += (size_t)m->tables[i]->rows * (size_t)m->tables[i]->width;
     return n;
+}
+
+double model_table_bytes(const model *m)
+{
+    double bytes = 0;
+    for (int i = 0; i < m->n_tables; i++)
+        bytes += sparse_table_bytes(m->tables[i]);
+    return bytes;
 }
 
 size_t model_count_active(const model *m)
@@ -317,6 +457,11 @@ size_t model_count_active(const model *m)
     for (int i = 0; i < m->n_tensors; i++)
         if (!m->tensors[i].embedding)
             n += m->tensors[i].active * (double)m->tensors[i].size;
+    /* a token reads one row of every hash table */
+    for (int i = 0; i < m->n_engram; i++)
+        n += (double)m->engram[i].H * m->engram[i].W;
+    if (m->overenc)
+        n += (double)m->overenc->H * m->overenc->C;
     return (size_t)llround(n);
 }
 
@@ -359,6 +504,14 @@ double model_flops_per_token(const model_config *c, int vocab)
     if (c->moe.experts > 0)
         ffn = C * c->moe.experts + 3.0 * C * c->moe.expert_hidden * (c->moe.shared + c->moe.top_k);
     double per_layer = 3 * C * C + C * C + ffn + C * (T + 1);
-    double forward = 2.0 * (c->n_layers * per_layer + C * V);
+    /* Engram: the value (and key) projections C De, the depthwise conv
+     * C kernel; lookups, norms and gates are not matrix products. */
+    double engram = 0.0;
+    if (c->memory == MEMORY_ENGRAM) {
+        double De = (double)c->engram.n_orders * c->engram.heads * c->engram.head_dim;
+        engram = C * De * (c->engram.gate != GATE_OFF ? 2 : 1) + (c->engram.conv ? C * c->engram.conv_kernel : 0);
+        engram *= c->engram.n_layers;
+    }
+    double forward = 2.0 * (c->n_layers * per_layer + engram + C * V);
     return 3.0 * forward; /* backward costs twice the forward */
 }

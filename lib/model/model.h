@@ -1,10 +1,14 @@
-/* The language model: embedding, n_layers pre-norm blocks
- *   h = h + Attention(RMSNorm(h));  h = h + FFN(RMSNorm(h))
+/* The language model: embedding (plus OverEncoding, if on), n_layers
+ * pre-norm blocks
+ *   h = h + Engram(h, ids)            (blocks listed in model.engram.layers)
+ *   h = h + Attention(RMSNorm(h));  h = h + FFN(RMSNorm(h))    (FFN: SwiGLU or MoE)
  * a final RMSNorm, an untied LM head and the cross-entropy loss.
  *
  * All parameters live in one buffer (params, with grads beside it) and are
  * listed as named tensors, so optimizers and checkpoints treat them
- * uniformly. Activations are allocated once for a fixed batch shape [B,T].
+ * uniformly. The row-sparse memory tables (Engram, OverEncoding) live
+ * outside that buffer, each with its own lazy-Adam state (model/table.h).
+ * Activations are allocated once for a fixed batch shape [B,T].
  * Every model_new() has its model_free(). */
 #ifndef ES_MODEL_MODEL_H
 #define ES_MODEL_MODEL_H
@@ -12,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/engram.h"
 #include "model/moe.h"
+#include "model/overencoding.h"
 #include "study/config.h"
 
 typedef struct {
@@ -77,6 +83,15 @@ typedef struct {
     moe_scratch moe_scratch;
     float *moe_bias; /* [L, E] balancing biases: state, not parameters */
     double aux_loss; /* balance loss of the last forward (in the gradient, not in the returned loss) */
+    engram_layer *engram;        /* [n_engram] */
+    int n_engram;
+    int *engram_at;              /* [L] index into engram, or -1 */
+    float *engram_out;           /* [n_engram, N, C] residual stream after each Engram module */
+    overencoding_layer *overenc; /* NULL unless model.memory is overencoding */
+    sparse_table *tables[ENGRAM_MAX_LAYERS + 1]; /* every row-sparse table */
+    int n_tables;
+    const int32_t *compress_map; /* [vocab] token -> compressed id (borrowed), NULL: identity */
+    int32_t *cids;               /* [N] compressed ids of the last forward */
     model_acts acts;
     model_scratch scratch;
     const int32_t *last_inputs;  /* inputs of the last forward, for backward */
@@ -85,8 +100,12 @@ typedef struct {
 
 /* Builds the model for batches of [B, T] tokens, parameters initialised
  * from seed (normal(0, init_std) matrices, output projections scaled by
- * 1/sqrt(2 n_layers), unit norm gains). */
-int model_new(const model_config *cfg, int vocab, int B, int T, uint64_t seed, model **out);
+ * 1/sqrt(2 n_layers), unit norm gains, zero Engram conv). compress_map
+ * ([vocab], borrowed, may be NULL for the identity) gives the compressed
+ * ids of Engram's tokenizer compression, compressed_vocab their count; it
+ * is ignored when model.engram.compress is off. */
+int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, int compressed_vocab, int B, int T,
+              uint64_t seed, model **out);
 void model_free(model *m);
 
 /* Forward pass over inputs[B*T] with targets[B*T]; returns the mean
@@ -111,6 +130,9 @@ void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *
  * active part of those (P_act). */
 size_t model_count_total(const model *m);
 size_t model_count_active(const model *m);
+
+/* Bytes of the row-sparse tables and their optimizer state. */
+double model_table_bytes(const model *m);
 
 /* Training FLOPs per token (forward + backward = 3x forward, matrix
  * products and attention scores), from the config alone. */

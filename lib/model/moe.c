@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/mem.h"
 #include "core/parallel.h"
+#include "core/profile.h"
 #include "model/layers.h"
 
 #include <cblas.h>
@@ -159,6 +160,7 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
 {
     int N = L->N, C = L->C, E = L->E, K = L->K;
 
+    es_prof_begin(PROF_ROUTING);
     /* affinities s[N,E] = sigmoid(inp . router^T) */
     es_gemm_nt(N, E, C, 1.0f, inp, C, L->router, C, 0.0f, L->affinity, E);
 #pragma omp parallel for schedule(static)
@@ -195,7 +197,9 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N * K; r++)
         memcpy(L->xg + (size_t)r * C, inp + (size_t)L->row_token[r] * C, sizeof(float) * (size_t)C);
+    es_prof_end(PROF_ROUTING);
 
+    es_prof_begin(PROF_EXPERTS);
     if (experts_in_parallel(L)) {
 #pragma omp parallel for schedule(dynamic, 1)
         for (int e = 0; e < E; e++)
@@ -212,6 +216,8 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
         }
     }
 
+    es_prof_end(PROF_EXPERTS);
+    es_prof_begin(PROF_ROUTING);
     /* out[n] += sum_j gate[n,j] * y[row(n,j)], slots in order */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
@@ -223,13 +229,17 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
                 o[c] += g * y[c];
         }
     }
+    es_prof_end(PROF_ROUTING);
+    es_prof_begin(PROF_EXPERTS);
     if (L->S > 0)
         swiglu_forward(out, L->shared_h, L->shared_z, inp, L->shared_w13, L->shared_w2, N, C, L->S * L->F, 1.0f);
+    es_prof_end(PROF_EXPERTS);
 
     /* Sequence-level balance loss alpha * sum_i f_i P_i per sequence,
      * averaged over sequences; f_i (selection frequency) is a constant,
      * P_i the mean normalised affinity. Its gradient w.r.t. s is kept. */
     L->aux_loss = 0.0;
+    es_prof_begin(PROF_ROUTING);
     if (L->aux_coef > 0) {
         int B = N / T;
         double total = 0.0;
@@ -260,16 +270,20 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
         free(f);
         L->aux_loss = L->aux_coef * total / B;
     }
+    es_prof_end(PROF_ROUTING);
 }
 
 void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, const float *inp, int T)
 {
     (void)T;
     int N = L->N, C = L->C, E = L->E, K = L->K;
+    es_prof_begin(PROF_EXPERTS);
     if (L->S > 0)
         swiglu_backward(dinp, L->d_shared_w13, L->d_shared_w2, s->shared_dh, s->shared_dz, dout, inp, L->shared_h,
                         L->shared_z, L->shared_w13, L->shared_w2, N, C, L->S * L->F);
 
+    es_prof_end(PROF_EXPERTS);
+    es_prof_begin(PROF_ROUTING);
     /* per slot: dy = gate * dout, dgate = dout . y */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
@@ -288,6 +302,8 @@ void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, 
             s->dgate[slot] = dot;
         }
     }
+    es_prof_end(PROF_ROUTING);
+    es_prof_begin(PROF_EXPERTS);
 
     if (experts_in_parallel(L)) {
 #pragma omp parallel for schedule(dynamic, 1)
@@ -309,6 +325,8 @@ void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, 
         }
     }
 
+    es_prof_end(PROF_EXPERTS);
+    es_prof_begin(PROF_ROUTING);
     /* dinp[n] += the expert input gradients of its slots, in slot order;
      * gates: g_j = r s_j / S  =>  ds_i = r (dg_i - sum_j dg_j g_j / r) / S
      * on the chosen experts; then through the sigmoid to the logits. */
@@ -338,6 +356,7 @@ void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, 
     /* router: d_router[E,C] += dlogit^T . inp;  dinp += dlogit . router */
     es_gemm_tn(E, C, N, 1.0f, s->dlogit, E, inp, C, 1.0f, L->d_router, C);
     es_gemm_nn(N, C, E, 1.0f, s->dlogit, E, L->router, C, 1.0f, dinp, C);
+    es_prof_end(PROF_ROUTING);
 }
 
 void moe_after_step(moe_layer *L, float rate)

@@ -37,6 +37,24 @@ void adamw_free(adamw *opt)
     free(opt);
 }
 
+/* Lazy Adam on the rows the last batch hit (their summed gradients are in
+ * unique_grad); rows not hit keep their moments, as in LazyAdam. */
+static void sparse_adam_step(sparse_table *t, float b1, float b2, float eps, float c1, float c2, float lr, float decay)
+{
+    int w = t->width;
+#pragma omp parallel for schedule(static)
+    for (int u = 0; u < t->n_unique; u++) {
+        size_t base = (size_t)t->unique_row[u] * w;
+        const float *g = t->unique_grad + (size_t)u * w;
+        float *p = t->data + base, *mm = t->m + base, *vv = t->v + base;
+        for (int c = 0; c < w; c++) {
+            mm[c] = b1 * mm[c] + (1.0f - b1) * g[c];
+            vv[c] = b2 * vv[c] + (1.0f - b2) * g[c] * g[c];
+            p[c] -= lr * (mm[c] * c1) / (sqrtf(vv[c] * c2) + eps) + decay * p[c];
+        }
+    }
+}
+
 void adamw_step(adamw *opt, model *m, double lr)
 {
     opt->t++;
@@ -59,6 +77,10 @@ void adamw_step(adamw *opt, model *m, double lr)
             p[j] -= flr * update + decay * p[j];
         }
     }
+    const model_config *c = &m->cfg;
+    float table_lr = (float)(lr * c->engram.lr_mult);
+    for (int i = 0; i < m->n_tables; i++)
+        sparse_adam_step(m->tables[i], b1, b2, eps, c1, c2, table_lr, (float)(table_lr * c->engram.weight_decay));
 }
 
 double grad_norm(const model *m)
@@ -81,6 +103,11 @@ double grad_norm(const model *m)
     double total = 0.0;
     for (int t = 0; t < threads; t++)
         total += partial[t];
+    for (int i = 0; i < m->n_tables; i++) {
+        const sparse_table *tb = m->tables[i];
+        for (size_t j = 0; j < (size_t)tb->n_unique * tb->width; j++)
+            total += (double)tb->unique_grad[j] * tb->unique_grad[j];
+    }
     return sqrt(total);
 }
 
@@ -93,6 +120,11 @@ double grad_clip(model *m, double max_norm)
 #pragma omp parallel for schedule(static)
         for (long j = 0; j < n; j++)
             m->grads[j] *= scale;
+        for (int i = 0; i < m->n_tables; i++) {
+            sparse_table *tb = m->tables[i];
+            for (size_t j = 0; j < (size_t)tb->n_unique * tb->width; j++)
+                tb->unique_grad[j] *= scale;
+        }
     }
     return norm;
 }

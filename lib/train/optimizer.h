@@ -20,10 +20,13 @@ int adamw_new(size_t n, double beta1, double beta2, double eps, double weight_de
 void adamw_free(adamw *opt);
 
 /* One step over every tensor of the model at learning rate lr; weight
- * decay only where tensor.decay is set. */
+ * decay only where tensor.decay is set. The row-sparse tables take a lazy
+ * Adam step on the rows the batch hit, at lr * model.engram.lr_mult with
+ * model.engram.weight_decay, using the same step count and betas. */
 void adamw_step(adamw *opt, model *m, double lr);
 
-/* The L2 norm of all gradients (summed in double, fixed order). */
+/* The L2 norm of all gradients, the tables' summed row gradients included
+ * (summed in double, fixed order). */
 double grad_norm(const model *m);
 
 /* Scales all gradients by min(1, max_norm / norm); returns norm. No-op

@@ -4,6 +4,7 @@
 #include "core/fs.h"
 #include "core/mem.h"
 #include "core/parallel.h"
+#include "core/profile.h"
 #include "data/batch.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
@@ -193,16 +194,28 @@ static void parts_free(run_parts *p)
 static int save_checkpoint(const char *path, run_parts *p, const train_state *st)
 {
     size_t n = p->m->n_params * sizeof(float);
-    const model_config *c = &p->m->cfg;
-    checkpoint_section sections[] = {
-        {"config", p->identity, strlen(p->identity)},
-        {"state", (void *)st, sizeof *st},
-        {"params", p->m->params, n},
-        {"adam.m", p->opt->m, n},
-        {"adam.v", p->opt->v, n},
-        {"moe.bias", p->m->moe_bias, sizeof(float) * (size_t)c->n_layers * (size_t)c->moe.experts},
-    };
-    int count = (int)(sizeof sections / sizeof sections[0]) - (p->m->moe_bias ? 0 : 1);
+    const model *m = p->m;
+    checkpoint_section sections[6 + 3 * (ENGRAM_MAX_LAYERS + 1)];
+    char names[3 * (ENGRAM_MAX_LAYERS + 1)][32];
+    int count = 0;
+    sections[count++] = (checkpoint_section){"config", p->identity, strlen(p->identity)};
+    sections[count++] = (checkpoint_section){"state", (void *)st, sizeof *st};
+    sections[count++] = (checkpoint_section){"params", m->params, n};
+    sections[count++] = (checkpoint_section){"adam.m", p->opt->m, n};
+    sections[count++] = (checkpoint_section){"adam.v", p->opt->v, n};
+    if (m->moe_bias)
+        sections[count++] = (checkpoint_section){
+            "moe.bias", m->moe_bias, sizeof(float) * (size_t)m->cfg.n_layers * (size_t)m->cfg.moe.experts};
+    for (int i = 0; i < m->n_tables; i++) {
+        sparse_table *t = m->tables[i];
+        size_t bytes = sizeof(float) * (size_t)t->rows * (size_t)t->width;
+        float *parts[3] = {t->data, t->m, t->v};
+        const char *what[3] = {"data", "m", "v"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(names[3 * i + j], sizeof names[0], "table.%d.%s", i, what[j]);
+            sections[count++] = (checkpoint_section){names[3 * i + j], parts[j], bytes};
+        }
+    }
     return checkpoint_save(path, sections, count);
 }
 
@@ -232,9 +245,39 @@ static int load_checkpoint(const char *path, run_parts *p, train_state *st)
     if (!rc && p->m->moe_bias)
         rc = checkpoint_read(ck, "moe.bias", p->m->moe_bias,
                              sizeof(float) * (size_t)p->m->cfg.n_layers * (size_t)p->m->cfg.moe.experts);
+    for (int i = 0; !rc && i < p->m->n_tables; i++) {
+        sparse_table *t = p->m->tables[i];
+        size_t table_bytes = sizeof(float) * (size_t)t->rows * (size_t)t->width;
+        float *parts[3] = {t->data, t->m, t->v};
+        const char *what[3] = {"data", "m", "v"};
+        for (int j = 0; j < 3 && !rc; j++) {
+            char name[32];
+            snprintf(name, sizeof name, "table.%d.%s", i, what[j]);
+            rc = checkpoint_read(ck, name, parts[j], table_bytes);
+        }
+    }
     p->opt->t = st->adam_t;
     checkpoint_close(ck);
     return rc;
+}
+
+double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
+                  int32_t *targets)
+{
+    batch_loader_train(bl, step, inputs, targets);
+    model_zero_grad(m);
+    double loss = model_forward(m, inputs, targets);
+    if (!isfinite(loss))
+        return loss; /* no update from a broken step */
+    model_backward(m);
+    es_prof_begin(PROF_OPTIMIZER);
+    grad_clip(m, clip);
+    adamw_step(opt, m, lr);
+    es_prof_end(PROF_OPTIMIZER);
+    es_prof_begin(PROF_ROUTING);
+    model_after_step(m);
+    es_prof_end(PROF_ROUTING);
+    return loss;
 }
 
 int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
@@ -274,7 +317,7 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
         parts_free(&p);
         return ES_ENOMEM;
     }
-    if ((rc = model_new(&cfg->model, ds->vocab, B, T, cfg->train.seed, &p.m)) ||
+    if ((rc = model_new(&cfg->model, ds->vocab, ds->compress_map, ds->compressed_vocab, B, T, cfg->train.seed, &p.m)) ||
         (rc = adamw_new(p.m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
                         &p.opt)) ||
         (rc = batch_loader_new(ds->train, ds->n_train, B, T, cfg->train.seed, &p.train)) ||
@@ -319,7 +362,8 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
     long n_eval = eval_batches(cfg, p.val);
     if (hooks && hooks->started) {
         train_info info = {total, (long)st.step, p.m->n_params, model_count_total(p.m), model_count_active(p.m),
-                           model_flops_per_token(&cfg->model, ds->vocab), (double)total * B * T, 0};
+                           model_flops_per_token(&cfg->model, ds->vocab), (double)total * B * T, 0,
+                           4.0 * sizeof(float) * (double)p.m->n_params, model_table_bytes(p.m)};
         info.epochs = info.tokens / (double)ds->n_train;
         hooks->started(hooks->ctx, &info);
     }
@@ -336,9 +380,8 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
             parts_free(&p);
             return rc ? rc : es_error(ES_ESTATE, "interrupted at step %ld; continue with --resume", step);
         }
-        batch_loader_train(p.train, step, p.inputs, p.targets);
-        model_zero_grad(p.m);
-        double loss = model_forward(p.m, p.inputs, p.targets);
+        lr = lr_schedule(step, total, cfg->train.warmup, cfg->train.lr, cfg->train.min_lr_ratio);
+        double loss = train_step(p.m, p.opt, p.train, step, lr, cfg->train.grad_clip, p.inputs, p.targets);
         if (step == 0)
             st.initial_loss = loss;
         if (!isfinite(loss) || loss > cfg->train.diverge_factor * st.initial_loss) {
@@ -347,11 +390,6 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
             st.step = step;
             break;
         }
-        model_backward(p.m);
-        grad_clip(p.m, cfg->train.grad_clip);
-        lr = lr_schedule(step, total, cfg->train.warmup, cfg->train.lr, cfg->train.min_lr_ratio);
-        adamw_step(p.opt, p.m, lr);
-        model_after_step(p.m);
         st.step = step + 1;
         st.loss_sum += loss;
         st.loss_count++;

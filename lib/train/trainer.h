@@ -17,8 +17,11 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "data/batch.h"
 #include "data/dataset.h"
+#include "model/model.h"
 #include "study/config.h"
+#include "train/optimizer.h"
 
 typedef struct {
     long total_steps;
@@ -28,6 +31,8 @@ typedef struct {
     double flops_per_token;
     double tokens;         /* tokens the run trains on */
     double epochs;         /* passes over the training split this implies */
+    double dense_bytes;    /* parameters, gradients and AdamW moments */
+    double table_bytes;    /* row-sparse memory tables and their lazy-Adam moments */
 } train_info;
 
 typedef struct {
@@ -63,6 +68,12 @@ typedef struct {
  * A run that diverges returns ES_OK with result->diverged set. */
 int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
               train_result *result);
+
+/* One step on the training batch of `step`: forward, backward, clipping,
+ * AdamW at lr, MoE balancing. Returns the loss (a non-finite loss makes no
+ * update). */
+double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
+                  int32_t *targets);
 
 /* Reads result.json of a finished run. ES_EIO if there is none. */
 int train_result_read(const char *out_dir, train_result *result);

@@ -44,7 +44,7 @@ static void test_model_gradients(void **state)
     (void)state;
     model_config cfg = tiny_config();
     model_ctx c;
-    assert_int_equal(model_new(&cfg, V, B, T, 42, &c.m), 0);
+    assert_int_equal(model_new(&cfg, V, NULL, 0, B, T, 42, &c.m), 0);
     es_rng rng;
     es_rng_seed(&rng, 5, 0);
     for (int i = 0; i < B * T; i++) {
@@ -70,7 +70,7 @@ static void test_parameter_counts(void **state)
     (void)state;
     model_config cfg = tiny_config();
     model *m;
-    assert_int_equal(model_new(&cfg, V, B, T, 1, &m), 0);
+    assert_int_equal(model_new(&cfg, V, NULL, 0, B, T, 1, &m), 0);
     size_t C = 16, F = 20, L = 2;
     size_t per_block = 2 * C + 3 * C * C + C * C + 3 * C * F;
     assert_int_equal(model_count_total(m), L * per_block + C);
@@ -93,8 +93,8 @@ static void test_forward_is_deterministic(void **state)
     (void)state;
     model_config cfg = tiny_config();
     model *a, *b;
-    assert_int_equal(model_new(&cfg, V, B, T, 9, &a), 0);
-    assert_int_equal(model_new(&cfg, V, B, T, 9, &b), 0);
+    assert_int_equal(model_new(&cfg, V, NULL, 0, B, T, 9, &a), 0);
+    assert_int_equal(model_new(&cfg, V, NULL, 0, B, T, 9, &b), 0);
     assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
     int32_t in[B * T], tg[B * T];
     for (int i = 0; i < B * T; i++) {

@@ -240,7 +240,7 @@ static void test_model_with_moe_gradients(void **state)
     (void)state;
     model_config cfg = moe_config();
     model_ctx c;
-    assert_int_equal(model_new(&cfg, 23, B, T, 7, &c.m), 0);
+    assert_int_equal(model_new(&cfg, 23, NULL, 0, B, T, 7, &c.m), 0);
     for (int i = 0; i < N; i++) {
         c.inputs[i] = (i * 5 + 1) % 23;
         c.targets[i] = (i * 11 + 3) % 23;
@@ -262,7 +262,7 @@ static void test_moe_counts_and_flops(void **state)
     (void)state;
     model_config cfg = moe_config();
     model *m;
-    assert_int_equal(model_new(&cfg, 23, B, T, 7, &m), 0);
+    assert_int_equal(model_new(&cfg, 23, NULL, 0, B, T, 7, &m), 0);
     double Cd = 16, L = 2, E = 6, K = 2, S = 1, FE = 7, V = 23;
     double attn = 2 * Cd + 4 * Cd * Cd;
     double expert = 3 * Cd * FE;

@@ -98,7 +98,7 @@ static void test_adamw_first_step(void **state)
      * m/sqrt(v) = g/|g|), plus decoupled decay lr*wd*p on decayed tensors. */
     run_config c = tiny_run("adam");
     model *m;
-    assert_int_equal(model_new(&c.model, 64, 2, 8, 3, &m), 0);
+    assert_int_equal(model_new(&c.model, 64, NULL, 0, 2, 8, 3, &m), 0);
     float *before = malloc(m->n_params * sizeof(float));
     memcpy(before, m->params, m->n_params * sizeof(float));
     for (size_t i = 0; i < m->n_params; i++)
@@ -125,7 +125,7 @@ static void test_grad_clip(void **state)
     (void)state;
     run_config c = tiny_run("clip");
     model *m;
-    assert_int_equal(model_new(&c.model, 64, 2, 8, 3, &m), 0);
+    assert_int_equal(model_new(&c.model, 64, NULL, 0, 2, 8, 3, &m), 0);
     for (size_t i = 0; i < m->n_params; i++)
         m->grads[i] = 1.0f;
     double norm = grad_clip(m, 1.0);

@@ -1,0 +1,102 @@
+/* engram-scale fit: curve fits of a sweep's results.tsv into fit.json. */
+#include "cli.h"
+
+#include "fit/fit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char HELP[] =
+    "usage: engram-scale fit RUN_DIR [--bootstrap N] [--json]\n"
+    "\n"
+    "Fits RUN_DIR/results.tsv (diverged runs are skipped and counted) and writes\n"
+    "RUN_DIR/fit.json:\n"
+    "  allocation  per budget, val_loss against rho: quadratic, asymmetric and\n"
+    "              cubic U models chosen by AICc; rho*, L* and the curvature with\n"
+    "              standard errors, a bootstrap 95% interval of rho*, the gain\n"
+    "              L(1) - L*, and whether the optimum is interior to (0, 1)\n"
+    "  memory      per memory type, L = L_inf + A M^-alpha and ln L against ln M\n"
+    "  grid        mean +- sd per label against the baseline\n"
+    "Problems of one budget or memory type are warnings in its entry; the command\n"
+    "fails only when results.tsv is unreadable, holds no finished runs, or\n"
+    "nothing in it can be fitted.\n"
+    "\n"
+    "  --bootstrap N  resamples for the intervals (default 1000; 0: t intervals)\n"
+    "  --json         print fit.json's document instead of the tables\n";
+
+int cmd_fit(int argc, char **argv)
+{
+    fit_options fopt;
+    fit_options_init(&fopt);
+    /* --bootstrap is this command's own option: taken out before the
+     * shared parser sees the rest */
+    char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
+    if (!rest)
+        return cli_error("fit", 1, "out of memory");
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *value = NULL;
+        if (strncmp(argv[i], "--bootstrap=", 12) == 0) {
+            value = argv[i] + 12;
+        } else if (strcmp(argv[i], "--bootstrap") == 0) {
+            if (i + 1 >= argc) {
+                free(rest);
+                return cli_error("fit", EXIT_USAGE, "option --bootstrap needs a value");
+            }
+            value = argv[++i];
+        } else {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || v < 0 || v > 1000000) {
+            free(rest);
+            return cli_error("fit", EXIT_USAGE, "--bootstrap expects a whole number in [0, 1000000], got '%s'", value);
+        }
+        fopt.bootstrap = (int)v;
+    }
+    cli_options opt;
+    int rc = cli_parse("fit", nrest, rest, "json", 1, &opt);
+    free(rest);
+    if (rc)
+        return rc;
+    if (opt.help) {
+        fputs(HELP, stdout);
+        return 0;
+    }
+    if (opt.n_positional != 1)
+        return cli_error("fit", EXIT_USAGE, "expects a run folder (see engram-scale fit --help)");
+    const char *run_dir = opt.positional[0];
+    json_t *doc;
+    if (fit_run_dir(run_dir, &fopt, &doc))
+        return cli_fail("fit");
+    if (fit_write(run_dir, doc)) {
+        json_decref(doc);
+        return cli_fail("fit");
+    }
+    if (opt.json) {
+        /* stdout is the document; the warnings also go to stderr so a
+         * script piping the JSON still shows them to its user */
+        const char *key;
+        json_t *group;
+        json_object_foreach(doc, key, group)
+        {
+            size_t i, j;
+            json_t *e, *w;
+            if (strcmp(key, "warnings") == 0)
+                json_array_foreach(group, j, w) fprintf(stderr, "engram-scale fit: warning: %s\n", json_string_value(w));
+            else if (strcmp(key, "allocation") == 0 || strcmp(key, "memory") == 0)
+                json_array_foreach(group, i, e) json_array_foreach(json_object_get(e, "warnings"), j, w)
+                    fprintf(stderr, "engram-scale fit: warning: %s\n", json_string_value(w));
+        }
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+    } else {
+        fit_print(stdout, doc);
+        printf("\nwrote %s/fit.json\n", run_dir);
+    }
+    json_decref(doc);
+    return 0;
+}
