@@ -1,0 +1,176 @@
+#include "study/results.h"
+
+#include "core/error.h"
+#include "core/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char HEADER[] = "run\tkind\tbudget\trho\tmemory\tslots\tseed\texperts\tp_tot\tp_act\tflops_per_token\t"
+                             "tokens\tsteps\tval_loss\tbest_val_loss\ttrain_loss\tseconds\tstatus\tlabel";
+enum { COLUMNS = 19 };
+
+const char *results_header(void) { return HEADER; }
+
+static int format_row(const result_row *r, char *buf, size_t size)
+{
+    return snprintf(buf, size,
+                    "%s\t%s\t%.10g\t%.10g\t%s\t%ld\t%llu\t%d\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%.10g\t%.10g\t%.3f\t%s\t%s\n",
+                    r->run, r->kind, r->budget, r->rho, r->memory, r->slots, (unsigned long long)r->seed, r->experts,
+                    r->p_tot, r->p_act, r->flops_per_token, r->tokens, r->steps, r->val_loss, r->best_val_loss,
+                    r->train_loss, r->seconds, r->status, r->label[0] ? r->label : "-");
+}
+
+int results_append(const char *path, const result_row *row)
+{
+    char line[2048];
+    int len = format_row(row, line, sizeof line);
+    if (len < 0 || (size_t)len >= sizeof line)
+        return es_error(ES_EINVAL, "result row of run %s is too long", row->run);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0)
+        return es_error(ES_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        return es_error(ES_EIO, "cannot lock %s: %s", path, strerror(errno));
+    }
+    struct stat st;
+    int rc = ES_OK;
+    if (fstat(fd, &st) == 0 && st.st_size == 0) {
+        char header[sizeof HEADER + 1];
+        snprintf(header, sizeof header, "%s\n", HEADER);
+        if (write(fd, header, strlen(header)) != (ssize_t)strlen(header))
+            rc = es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    /* one write() of the whole row: O_APPEND and the lock keep it whole */
+    if (rc == ES_OK && write(fd, line, (size_t)len) != len)
+        rc = es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc == ES_OK && fsync(fd) != 0)
+        rc = es_error(ES_EIO, "cannot sync %s: %s", path, strerror(errno));
+    flock(fd, LOCK_UN);
+    close(fd);
+    return rc;
+}
+
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int copy_text(char *dst, size_t size, const char *s)
+{
+    if (strlen(s) >= size || *s == '\0')
+        return -1;
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+int results_read(const char *path, result_row **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    if (!es_exists(path))
+        return ES_OK;
+    char *text;
+    size_t len;
+    int rc = es_read_file(path, &text, &len);
+    if (rc)
+        return rc;
+    static const char *names[COLUMNS] = {"run",      "kind",     "budget",  "rho",  "memory",
+                                         "slots",    "seed",     "experts", "p_tot", "p_act",
+                                         "flops_per_token", "tokens", "steps", "val_loss", "best_val_loss",
+                                         "train_loss", "seconds", "status", "label"};
+    int cap = 64, count = 0, line_no = 0;
+    result_row *out = malloc(sizeof *out * (size_t)cap);
+    char *save = NULL;
+    rc = ES_OK;
+    for (char *line = strtok_r(text, "\n", &save); line && rc == ES_OK; line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        if (line_no == 1) {
+            if (strcmp(line, HEADER) != 0)
+                rc = es_error(ES_EDATA, "%s:1: not a results.tsv header (expected the columns %s)", path, HEADER);
+            continue;
+        }
+        char *fields[COLUMNS];
+        int k = 0;
+        char *p = line;
+        for (; k < COLUMNS; k++) {
+            fields[k] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) {
+                k++;
+                break;
+            }
+            *tab = '\0';
+            p = tab + 1;
+        }
+        if (k != COLUMNS || strchr(fields[COLUMNS - 1], '\t')) {
+            rc = es_error(ES_EDATA, "%s:%d: expected %d tab-separated columns", path, line_no, COLUMNS);
+            break;
+        }
+        if (count == cap) {
+            cap *= 2;
+            out = realloc(out, sizeof *out * (size_t)cap);
+        }
+        result_row *r = &out[count];
+        memset(r, 0, sizeof *r);
+        double v[COLUMNS];
+        int bad = -1;
+        for (int c = 0; c < COLUMNS && bad < 0; c++) {
+            int text_column = c == 0 || c == 1 || c == 4 || c == 17 || c == 18;
+            if (!text_column && parse_number(fields[c], &v[c]))
+                bad = c;
+        }
+        if (bad < 0 && (copy_text(r->run, sizeof r->run, fields[0]) || copy_text(r->kind, sizeof r->kind, fields[1])))
+            bad = r->run[0] ? 1 : 0;
+        if (bad < 0 && copy_text(r->memory, sizeof r->memory, fields[4]))
+            bad = 4;
+        if (bad < 0 && (copy_text(r->status, sizeof r->status, fields[17]) ||
+                        (strcmp(r->status, "ok") != 0 && strcmp(r->status, "diverged") != 0)))
+            bad = 17;
+        if (bad < 0 && copy_text(r->label, sizeof r->label, fields[18]))
+            bad = 18;
+        if (bad >= 0) {
+            rc = es_error(ES_EDATA, "%s:%d: bad value '%s' in column %s", path, line_no, fields[bad], names[bad]);
+            break;
+        }
+        r->budget = v[2];
+        r->rho = v[3];
+        r->slots = (long)v[5];
+        r->seed = strtoull(fields[6], NULL, 10); /* exact beyond 2^53 */
+        r->experts = (int)v[7];
+        r->p_tot = v[8];
+        r->p_act = v[9];
+        r->flops_per_token = v[10];
+        r->tokens = v[11];
+        r->steps = (long)v[12];
+        r->val_loss = v[13];
+        r->best_val_loss = v[14];
+        r->train_loss = v[15];
+        r->seconds = v[16];
+        if (strcmp(r->label, "-") == 0)
+            r->label[0] = '\0';
+        count++;
+    }
+    free(text);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return ES_OK;
+}
