@@ -49,5 +49,7 @@ void cli_install_signal_handlers(void);
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

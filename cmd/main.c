@@ -18,6 +18,8 @@ static const char USAGE[] =
     "commands:\n"
     "  data   [CORPUS]        prepare a corpus: tokenizer, token files, n-gram baselines\n"
     "  train  CONFIG.yaml     train one model and log its validation loss\n"
+    "  fit    RUN_DIR         curve fits of a sweep's results.tsv into fit.json\n"
+    "  plot   RUN_DIR         figures of a sweep (PNG, SVG and gnuplot scripts) in RUN_DIR/figures\n"
     "  bench  [CONFIG.yaml]   training throughput and MFU against this machine's SGEMM peak\n"
     "\n"
     "CORPUS is kjv (default), gcide, or a path to a UTF-8 text file.\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
         {"data", cmd_data},
         {"train", cmd_train},
         {"bench", cmd_bench},
+        {"fit", cmd_fit},
+        {"plot", cmd_plot},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(command, commands[i].name) == 0)

@@ -1,8 +1,9 @@
 /* Embedding tables updated row-sparsely (Engram memory, OverEncoding).
  *
  * A table of rows x width floats carries its lazy-Adam moments, as large
- * as the table and indexed the same way. They are allocated with calloc,
- * so rows never touched cost no physical memory. A step reads and writes
+ * as the table and indexed the same way. All three are committed (zeroed)
+ * at allocation, on huge pages where possible, so that no step pays for
+ * page faults or TLB misses that grow with the table. A step reads and writes
  * only the rows its batch hit: the forward records the hit rows, the
  * backward leaves one gradient per hit (grad[n_hits, width]),
  * sparse_table_collect sums the gradients of repeated rows in a fixed

@@ -1,0 +1,92 @@
+/* Curve fits of a sweep's results (results.tsv) with GSL.
+ *
+ * Allocation studies (kind "allocation"), per budget in increasing order:
+ * validation loss against rho by nonlinear least squares (every seed a
+ * point) with three U models,
+ *   quadratic   L = L* + a (rho - rho*)^2                      (L*, a, rho*)
+ *   asymmetric  L = L* + a_l (rho - rho*)^2 for rho < rho*,
+ *                    a_r (rho - rho*)^2 otherwise              (L*, a_l, a_r, rho*)
+ *   cubic       L = L* + a (rho - rho*)^2 + b (rho - rho*)^3   (L*, a, b, rho*)
+ * chosen by AICc = n ln(RSS/n) + 2k + 2k(k+1)/(n-k-1) (AIC corrected for
+ * small n; it tends to AIC as n grows, and sweeps have tens of runs, not
+ * thousands). For the cubic, rho* is the local minimum (a > 0; a fit that
+ * lands on the local maximum is re-expressed around the other stationary
+ * point); the cubic may still dip lower at an edge of [0, 1]. The curvature
+ * is a, or (a_l + a_r)/2 for the asymmetric model. Standard errors come from
+ * (J'J)^-1 RSS/(n-k); intervals are bootstrap percentiles (rows resampled
+ * with replacement, the chosen model refitted, mt19937 seeded with
+ * opt->seed for every group, so a group's result does not depend on the
+ * others in the file).
+ *
+ * Memory studies (kind "memory"), per memory type: L(M) = L_inf + A M^-alpha
+ * (fitted as L_inf + B (M/Mg)^-alpha, Mg the geometric mean of the slots, for
+ * conditioning; A = B Mg^alpha) and the log-log line ln L = c + s ln M.
+ *
+ * Grid studies (kind "grid"): mean and sd of val_loss per label, sorted by
+ * mean, with the difference to the reference label ("baseline" if present,
+ * else "-", else the first label of the file) and its Welch standard error.
+ *
+ * Errors and warnings. Whole-command errors (a non-zero return, no
+ * document): results.tsv unreadable or malformed (results_read's ES_EDATA,
+ * path:line), no finished runs (ES_EDATA), and nothing at all fittable
+ * (ES_EFIT with the first group's reason, e.g. "budget 1e+15: 2 distinct rho
+ * values, a U fit needs at least 3"). Everything that concerns one group is
+ * a warning in that group's "warnings" array and the group's undefined
+ * numbers are JSON null (never NaN): too few distinct rho or slots, all
+ * losses equal (no curvature), a concave fit ("no U"), the minimum at the
+ * edge (rho* or its interval outside (0, 1): interior false), failed
+ * bootstrap refits beyond 10%.
+ *
+ * fit.json (the document fit_run_dir returns) holds at least:
+ *   run_dir, skipped_diverged, warnings,
+ *   allocation: [{budget, n_runs, rhos, mean, sd, n, model, aic{quadratic,
+ *     asymmetric, cubic}, aic_kind, params{..}, params_se{..}, rho_star,
+ *     rho_star_se, rho_star_ci, loss_star, loss_star_se, curvature,
+ *     curvature_se, loss_at_1, gain, gain_ci, interior, bootstrap{samples,
+ *     failed, no_minimum}, curve[[rho, loss] x 101], warnings}],
+ *   memory: [{memory, n_runs, slots, mean, sd, n, l_inf, l_inf_se, A, alpha,
+ *     alpha_se, alpha_ci, loglinear{form, slope, slope_se, intercept},
+ *     bootstrap{samples, failed}, curve[[M, loss] x 50], warnings}],
+ *   grid: [{label, n, mean, sd, delta, delta_se, reference}]
+ * sd is null where a point has one run.
+ *
+ * The fits switch GSL's aborting error handler off around each solver call
+ * and restore it; call them from one thread at a time. */
+#ifndef ES_FIT_FIT_H
+#define ES_FIT_FIT_H
+
+#include "study/results.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+#define FIT_BOOTSTRAP_DEFAULT 1000
+#define FIT_SEED_DEFAULT 1
+#define FIT_CURVE_POINTS 101      /* rho samples in [0, 1] */
+#define FIT_MEMORY_CURVE_POINTS 50 /* log-spaced slot counts */
+
+typedef struct {
+    int bootstrap;      /* resamples per group; 0 skips the intervals (null) */
+    unsigned long seed; /* seed of the bootstrap's mt19937 */
+} fit_options;
+
+/* FIT_BOOTSTRAP_DEFAULT resamples, FIT_SEED_DEFAULT. */
+void fit_options_init(fit_options *opt);
+
+/* Fits rows already read (diverged rows are skipped and counted). source
+ * names the data in messages (e.g. the results.tsv path). *out is a new
+ * document (without run_dir) the caller json_decref()s; NULL on error. opt
+ * NULL means defaults. */
+int fit_rows(const result_row *rows, int n, const char *source, const fit_options *opt, json_t **out);
+
+/* Reads RUN_DIR/results.tsv and fits it; *out as fit_rows, with run_dir. */
+int fit_run_dir(const char *run_dir, const fit_options *opt, json_t **out);
+
+/* Writes the document to RUN_DIR/fit.json atomically (a temporary file in
+ * the same folder, fsynced, then renamed), so readers never see half. */
+int fit_write(const char *run_dir, const json_t *fit);
+
+/* Prints the document as readable tables (the fit command's output). */
+void fit_print(FILE *f, const json_t *fit);
+
+#endif

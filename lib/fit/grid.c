@@ -1,0 +1,89 @@
+/* Grid studies: a table of val_loss per label, no curve fit. */
+#include "fit/internal.h"
+
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *label;
+    int first;  /* row of its first run: the file's order breaks ties */
+    int n;
+    double mean, sd;
+} grid_cell;
+
+static int cmp_cell(const void *a, const void *b)
+{
+    const grid_cell *x = a, *y = b;
+    if (x->mean != y->mean)
+        return x->mean < y->mean ? -1 : 1;
+    return x->first - y->first;
+}
+
+json_t *fit_grid(const char *const *labels, const double *loss, int n)
+{
+    json_t *out = json_array();
+    grid_cell *cells = calloc((size_t)n + 1, sizeof *cells);
+    double *v = malloc(((size_t)n + 1) * sizeof *v);
+    if (!cells || !v) {
+        free(cells);
+        free(v);
+        return out;
+    }
+    int nc = 0;
+    for (int i = 0; i < n; i++) {
+        const char *label = labels[i][0] ? labels[i] : "-";
+        int c = 0;
+        while (c < nc && strcmp(cells[c].label, label) != 0)
+            c++;
+        if (c == nc) {
+            cells[nc].label = label;
+            cells[nc].first = i;
+            nc++;
+        }
+    }
+    for (int c = 0; c < nc; c++) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(labels[i][0] ? labels[i] : "-", cells[c].label) == 0)
+                v[k++] = loss[i];
+        cells[c].n = k;
+        cells[c].mean = gsl_stats_mean(v, 1, (size_t)k);
+        cells[c].sd = k > 1 ? gsl_stats_sd(v, 1, (size_t)k) : NAN;
+    }
+    /* the reference: "baseline", else "-" (no grid override), else the
+     * first label of the file */
+    int ref = 0;
+    for (int c = 0; c < nc; c++)
+        if (strcmp(cells[c].label, "baseline") == 0) {
+            ref = c;
+            break;
+        }
+    if (strcmp(cells[ref].label, "baseline") != 0)
+        for (int c = 0; c < nc; c++)
+            if (strcmp(cells[c].label, "-") == 0) {
+                ref = c;
+                break;
+            }
+    grid_cell r = cells[ref];
+    qsort(cells, (size_t)nc, sizeof *cells, cmp_cell);
+    for (int c = 0; c < nc; c++) {
+        const grid_cell *g = &cells[c];
+        int is_ref = strcmp(g->label, r.label) == 0;
+        /* Welch: the two labels' means are independent, variances unequal */
+        double se = is_ref ? 0.0 : sqrt(g->sd * g->sd / g->n + r.sd * r.sd / r.n);
+        json_t *row = json_object();
+        json_object_set_new(row, "label", json_string(g->label));
+        json_object_set_new(row, "n", json_integer(g->n));
+        json_object_set_new(row, "mean", fit_json_number(g->mean));
+        json_object_set_new(row, "sd", fit_json_number(g->sd));
+        json_object_set_new(row, "delta", fit_json_number(g->mean - r.mean));
+        json_object_set_new(row, "delta_se", fit_json_number(se));
+        json_object_set_new(row, "reference", json_boolean(is_ref));
+        json_array_append_new(out, row);
+    }
+    free(v);
+    free(cells);
+    return out;
+}

@@ -1,0 +1,51 @@
+/* Internal to lib/fit: the per-study fits fit.c calls and the JSON and
+ * statistics helpers they share. */
+#ifndef ES_FIT_INTERNAL_H
+#define ES_FIT_INTERNAL_H
+
+#include "fit/fit.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* One budget of an allocation study: n runs (rho[i], loss[i]). Returns the
+ * budget's entry (never NULL unless out of memory); *fitted is 1 when a
+ * curve was fitted, else 0 and reason gets the first warning. */
+json_t *fit_allocation(double budget, const double *rho, const double *loss, int n, const fit_options *opt,
+                       int *fitted, char *reason, size_t reason_size);
+
+/* One memory type of a memory study: n runs (slots[i] > 0, loss[i]). */
+json_t *fit_memory(const char *memory, const double *slots, const double *loss, int n, const fit_options *opt,
+                   int *fitted, char *reason, size_t reason_size);
+
+/* A grid study: n runs with labels ("" for "-"). Returns the array. */
+json_t *fit_grid(const char *const *labels, const double *loss, int n);
+
+/* A JSON real, or null for a non-finite value (jansson refuses NaN). */
+json_t *fit_json_number(double v);
+
+/* [lo, hi], or null if either is not finite. */
+json_t *fit_json_pair(double lo, double hi);
+
+/* Adds the per-point summaries of (x, y): the distinct x sorted (under
+ * xkey) and "mean", "sd" (null for a single run) and "n" arrays. */
+void fit_json_points(json_t *entry, const char *xkey, const double *x, const double *y, int n);
+
+/* Appends a formatted warning to entry's "warnings" array and, if reason is
+ * not NULL and still empty, copies it there. */
+void fit_warn(json_t *entry, char *reason, size_t reason_size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A 95% bootstrap interval from the n estimates v (sorted in place) of a
+ * fit of n_obs runs with k parameters: Hesterberg's expanded percentile
+ * interval (The American Statistician 69(4), 2015), the percentiles at
+ * Phi(-+z) with z = sqrt(n_obs/(n_obs-k)) t(0.975, n_obs-k) instead of
+ * +-1.96. The plain percentile interval is too narrow in small samples
+ * (on 27-run quadratic sweeps with noise sd 0.03 it covered rho* in 92.5%
+ * of 400 trials, the expanded one in 94%); the factor is the same
+ * small-sample correction as RSS/(n-k) and t in the Wald interval. */
+void fit_percentile_interval(double *v, size_t n, int n_obs, int k, double *lo, double *hi);
+
+#define FIT_INTERVAL_METHOD "expanded percentile"
+
+#endif
