@@ -152,10 +152,6 @@ static void expert_backward(const moe_layer *L, const moe_scratch *s, int e, int
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, 2 * F, 1.0f, dh, 2 * F, w13, C, 0.0f, dxg, C);
 }
 
-/* Experts are independent: with enough of them each thread takes whole
- * experts (dynamic order, same arithmetic); with few, one at a time. */
-static int experts_in_parallel(const moe_layer *L) { return L->E >= 2 * es_threads(); }
-
 void moe_forward(moe_layer *L, float *out, const float *inp, int T)
 {
     int N = L->N, C = L->C, E = L->E, K = L->K;
@@ -199,23 +195,14 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
         memcpy(L->xg + (size_t)r * C, inp + (size_t)L->row_token[r] * C, sizeof(float) * (size_t)C);
     es_prof_end(PROF_ROUTING);
 
+    /* Experts are independent: each thread takes whole experts, in any
+     * order, with serial sgemms, so the arithmetic (and the bits) do not
+     * depend on the thread count. */
     es_prof_begin(PROF_EXPERTS);
-    if (experts_in_parallel(L)) {
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int e = 0; e < E; e++)
-            if (L->offset[e + 1] > L->offset[e])
-                expert_forward(L, e, L->offset[e], L->offset[e + 1] - L->offset[e]);
-    } else {
-        for (int e = 0; e < E; e++) {
-            int row0 = L->offset[e], n = L->offset[e + 1] - row0;
-            if (n == 0)
-                continue;
-            const float *w13 = L->expert_w13 + (size_t)e * 2 * L->F * C, *w2 = L->expert_w2 + (size_t)e * C * L->F;
-            swiglu_forward(L->y + (size_t)row0 * C, L->h + (size_t)row0 * 2 * L->F, L->z + (size_t)row0 * L->F,
-                           L->xg + (size_t)row0 * C, w13, w2, n, C, L->F, 0.0f);
-        }
-    }
-
+    for (int e = 0; e < E; e++)
+        if (L->offset[e + 1] > L->offset[e])
+            expert_forward(L, e, L->offset[e], L->offset[e + 1] - L->offset[e]);
     es_prof_end(PROF_EXPERTS);
     es_prof_begin(PROF_ROUTING);
     /* out[n] += sum_j gate[n,j] * y[row(n,j)], slots in order */
@@ -305,26 +292,10 @@ void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, 
     es_prof_end(PROF_ROUTING);
     es_prof_begin(PROF_EXPERTS);
 
-    if (experts_in_parallel(L)) {
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int e = 0; e < E; e++)
-            if (L->offset[e + 1] > L->offset[e])
-                expert_backward(L, s, e, L->offset[e], L->offset[e + 1] - L->offset[e]);
-    } else {
-        for (int e = 0; e < E; e++) {
-            int row0 = L->offset[e], n = L->offset[e + 1] - row0;
-            if (n == 0)
-                continue;
-            size_t F = (size_t)L->F;
-            memset(s->dxg + (size_t)row0 * C, 0, sizeof(float) * (size_t)n * C);
-            swiglu_backward(s->dxg + (size_t)row0 * C, L->d_expert_w13 + (size_t)e * 2 * F * C,
-                            L->d_expert_w2 + (size_t)e * C * F, s->dh + (size_t)row0 * 2 * F,
-                            s->dz + (size_t)row0 * F, s->dy + (size_t)row0 * C, L->xg + (size_t)row0 * C,
-                            L->h + (size_t)row0 * 2 * F, L->z + (size_t)row0 * F,
-                            L->expert_w13 + (size_t)e * 2 * F * C, L->expert_w2 + (size_t)e * C * F, n, C, L->F);
-        }
-    }
-
+    for (int e = 0; e < E; e++)
+        if (L->offset[e + 1] > L->offset[e])
+            expert_backward(L, s, e, L->offset[e], L->offset[e + 1] - L->offset[e]);
     es_prof_end(PROF_EXPERTS);
     es_prof_begin(PROF_ROUTING);
     /* dinp[n] += the expert input gradients of its slots, in slot order;

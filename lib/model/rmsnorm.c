@@ -2,7 +2,6 @@
 #include "model/layers.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 
 #define RMSNORM_EPS 1e-6f
@@ -23,19 +22,21 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
     }
 }
 
+/* Rows per block of the weight-gradient reduction: a fixed block size
+ * makes the summation order, and so the bits, independent of the thread
+ * count. */
+enum { RMSNORM_BLOCK = 64 };
+
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
                       const float *rstd, int N, int C)
 {
-    int threads = omp_get_max_threads();
-    /* Per-thread partial sums of dweight, added in thread order afterwards,
-     * so the result depends on the thread count but not on timing. */
-    float *partial = calloc((size_t)threads * (size_t)C, sizeof(float));
-#pragma omp parallel
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *dw = partial + (long)t * C;
-        int n0 = (int)((long)N * t / nt), n1 = (int)((long)N * (t + 1) / nt);
-        for (int n = n0; n < n1; n++) {
+    int blocks = (N + RMSNORM_BLOCK - 1) / RMSNORM_BLOCK;
+    float *partial = calloc((size_t)blocks * (size_t)C, sizeof(float));
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < blocks; blk++) {
+        float *dw = partial + (size_t)blk * C;
+        int n1 = (blk + 1) * RMSNORM_BLOCK < N ? (blk + 1) * RMSNORM_BLOCK : N;
+        for (int n = blk * RMSNORM_BLOCK; n < n1; n++) {
             const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
             float *dx = dinp + (long)n * C;
             float r = rstd[n];
@@ -51,8 +52,8 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
             }
         }
     }
-    for (int t = 0; t < threads; t++)
+    for (int blk = 0; blk < blocks; blk++)
         for (int c = 0; c < C; c++)
-            dweight[c] += partial[(long)t * C + c];
+            dweight[c] += partial[(size_t)blk * C + c];
     free(partial);
 }

@@ -83,26 +83,28 @@ void adamw_step(adamw *opt, model *m, double lr)
         sparse_adam_step(m->tables[i], b1, b2, eps, c1, c2, table_lr, (float)(table_lr * c->engram.weight_decay));
 }
 
+/* Elements per block of the norm's sum: fixed, so the result does not
+ * depend on the thread count. */
+enum { NORM_BLOCK = 1 << 16 };
+
 double grad_norm(const model *m)
 {
-    int threads = omp_get_max_threads();
-    double partial[256] = {0};
-    if (threads > 256)
-        threads = 256;
     long n = (long)m->n_params;
+    long blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
+    double *partial = calloc((size_t)blocks + 1, sizeof(double));
     const float *g = m->grads;
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        long j0 = n * t / nt, j1 = n * (t + 1) / nt;
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < blocks; b++) {
+        long j1 = (b + 1) * NORM_BLOCK < n ? (b + 1) * NORM_BLOCK : n;
         double s = 0.0;
-        for (long j = j0; j < j1; j++)
+        for (long j = b * NORM_BLOCK; j < j1; j++)
             s += (double)g[j] * g[j];
-        partial[t] = s;
+        partial[b] = s;
     }
     double total = 0.0;
-    for (int t = 0; t < threads; t++)
-        total += partial[t];
+    for (long b = 0; b < blocks; b++)
+        total += partial[b];
+    free(partial);
     for (int i = 0; i < m->n_tables; i++) {
         const sparse_table *tb = m->tables[i];
         for (size_t j = 0; j < (size_t)tb->n_unique * tb->width; j++)
