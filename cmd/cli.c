@@ -124,6 +124,8 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             opt->force = 1;
         } else if (strcmp(name, "slurm") == 0) {
             opt->slurm = 1;
+        } else if (strcmp(name, "no-calibrate") == 0) {
+            opt->no_calibrate = 1;
         } else if (strcmp(name, "quiet") == 0) {
             opt->quiet = 1;
         }

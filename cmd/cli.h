@@ -27,6 +27,7 @@ typedef struct {
     int slurm;                       /* --slurm */
     int quiet;                       /* --quiet */
     int steps;                       /* --steps N */
+    int no_calibrate;                /* --no-calibrate */
 } cli_options;
 
 /* Parses argv after the subcommand name. allowed is a string of option
@@ -50,6 +51,13 @@ int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+
+/* sweep's work, shared with study: plan and run path's experiment; the
+ * experiment folder is copied to out_dir_used (4096 bytes) if not NULL. */
+int sweep_main(const char *command, const char *path, const cli_options *opt, int shard_k, int shard_n,
+               char *out_dir_used);
 int cmd_plot(int argc, char **argv);
 
 #endif

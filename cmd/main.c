@@ -18,6 +18,8 @@ static const char USAGE[] =
     "commands:\n"
     "  data   [CORPUS]        prepare a corpus: tokenizer, token files, n-gram baselines\n"
     "  train  CONFIG.yaml     train one model and log its validation loss\n"
+    "  plan   EXPERIMENT.yaml the iso-FLOPs / iso-parameter table of a study, no training\n"
+    "  sweep  EXPERIMENT.yaml every run of a study: resumable, --jobs N, --shard K/N\n"
     "  fit    RUN_DIR         curve fits of a sweep's results.tsv into fit.json\n"
     "  plot   RUN_DIR         figures of a sweep (PNG, SVG and gnuplot scripts) in RUN_DIR/figures\n"
     "  bench  [CONFIG.yaml]   training throughput and MFU against this machine's SGEMM peak\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
         {"data", cmd_data},
         {"train", cmd_train},
         {"bench", cmd_bench},
+        {"plan", cmd_plan},
+        {"sweep", cmd_sweep},
         {"fit", cmd_fit},
         {"plot", cmd_plot},
     };

@@ -515,3 +515,58 @@ double model_flops_per_token(const model_config *c, int vocab)
     double forward = 2.0 * (c->n_layers * per_layer + engram + C * V);
     return 3.0 * forward; /* backward costs twice the forward */
 }
+
+int model_count(const model_config *c, int vocab, double *p_tot, double *p_act, long *table_rows)
+{
+    (void)vocab; /* embedding and LM head are outside P_tot */
+    double C = c->d_model, L = c->n_layers, total = 0, active = 0;
+    double block = 2 * C + 4 * C * C; /* norms, qkv, out */
+    total += L * block;
+    active += L * block;
+    if (c->moe.experts > 0) {
+        double E = c->moe.experts, K = c->moe.top_k, expert = 3 * C * c->moe.expert_hidden;
+        total += L * (E * C + c->moe.shared * expert + E * expert);
+        active += L * (E * C + c->moe.shared * expert + K * expert);
+    } else {
+        total += L * 3 * C * c->ffn_hidden;
+        active += L * 3 * C * c->ffn_hidden;
+    }
+    total += C; /* final norm */
+    active += C;
+    long rows = 0;
+    if (c->memory != MEMORY_NONE) {
+        int tables = c->engram.n_orders * c->engram.heads;
+        int layers = c->memory == MEMORY_ENGRAM ? c->engram.n_layers : 1;
+        uint64_t used[NGRAM_MAX_TABLES * (ENGRAM_MAX_LAYERS + 1)];
+        int n_used = 0;
+        for (int i = 0; i < layers; i++) {
+            ngram_hasher hs;
+            int64_t per_table = c->memory == MEMORY_ENGRAM ? c->engram.slots / layers / tables : c->engram.slots / tables;
+            int rc = ngram_hasher_init(&hs, c->engram.orders, c->engram.n_orders, c->engram.heads, per_table, 0,
+                                       i, 0, used, &n_used);
+            if (rc)
+                return rc;
+            rows += hs.rows;
+        }
+        double width = c->memory == MEMORY_ENGRAM ? c->engram.head_dim : C;
+        total += (double)rows * width;
+        active += layers * tables * width;
+        if (c->memory == MEMORY_ENGRAM) {
+            double De = (double)tables * c->engram.head_dim;
+            double module = C * De;                                     /* value projection */
+            if (c->engram.gate != GATE_OFF)
+                module += C * De + 2 * C;                               /* key projection, gate norms */
+            if (c->engram.conv)
+                module += C + C * c->engram.conv_kernel;                /* conv norm, conv */
+            total += layers * module;
+            active += layers * module;
+        }
+    }
+    if (p_tot)
+        *p_tot = total;
+    if (p_act)
+        *p_act = active;
+    if (table_rows)
+        *table_rows = rows;
+    return ES_OK;
+}

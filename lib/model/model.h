@@ -131,6 +131,12 @@ void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *
 size_t model_count_total(const model *m);
 size_t model_count_active(const model *m);
 
+/* The counts a model of this config would have, without building it (no
+ * activations, no tables): P_tot and P_act as model_count_total/active,
+ * and the table rows (the sum of the hash tables' primes). Used by the
+ * planner; a test checks it against built models. */
+int model_count(const model_config *cfg, int vocab, double *p_tot, double *p_act, long *table_rows);
+
 /* Bytes of the row-sparse tables and their optimizer state. */
 double model_table_bytes(const model *m);
 

@@ -454,30 +454,11 @@ static void null_to_map(ynode *n)
     n->kind = YNODE_MAP;
 }
 
-int ytree_set(ynode *root, const char *assignment)
+/* Puts value (owned; freed on failure) at the path [kbeg, kend), creating
+ * missing maps; `what` names the operation in errors. */
+static int put_at(ynode *root, const char *kbeg, const char *kend, ynode *value, const char *assignment)
 {
-    if (!root || !assignment)
-        return es_error(ES_EINVAL, "ytree_set: NULL argument");
-    const char *eq = strchr(assignment, '=');
-    if (!eq)
-        return es_error(ES_EINVAL, "--set %s: expected key.path=value", assignment);
-    /* the key without surrounding blanks, then a check of every segment */
-    const char *kbeg = assignment, *kend = eq;
-    while (kbeg < kend && isspace((unsigned char)*kbeg))
-        kbeg++;
-    while (kend > kbeg && isspace((unsigned char)kend[-1]))
-        kend--;
-    if (kbeg == kend)
-        return es_error(ES_EINVAL, "--set %s: the key is empty (expected key.path=value)", assignment);
-    if (*kbeg == '.' || kend[-1] == '.' || memmem(kbeg, (size_t)(kend - kbeg), "..", 2))
-        return es_error(ES_EINVAL, "--set %s: empty segment in key '%.*s'", assignment,
-                        (int)(kend - kbeg), kbeg);
-
-    ynode *value = NULL;
-    int rc = parse_set_value(assignment, eq + 1, &value);
-    if (rc)
-        return rc;
-
+    int rc;
     ynode *node = root;
     const char *seg = kbeg;
     for (;;) {
@@ -532,6 +513,44 @@ int ytree_set(ynode *root, const char *assignment)
         node = child;
         seg = dot + 1;
     }
+}
+
+int ytree_set(ynode *root, const char *assignment)
+{
+    if (!root || !assignment)
+        return es_error(ES_EINVAL, "ytree_set: NULL argument");
+    const char *eq = strchr(assignment, '=');
+    if (!eq)
+        return es_error(ES_EINVAL, "--set %s: expected key.path=value", assignment);
+    /* the key without surrounding blanks, then a check of every segment */
+    const char *kbeg = assignment, *kend = eq;
+    while (kbeg < kend && isspace((unsigned char)*kbeg))
+        kbeg++;
+    while (kend > kbeg && isspace((unsigned char)kend[-1]))
+        kend--;
+    if (kbeg == kend)
+        return es_error(ES_EINVAL, "--set %s: the key is empty (expected key.path=value)", assignment);
+    if (*kbeg == '.' || kend[-1] == '.' || memmem(kbeg, (size_t)(kend - kbeg), "..", 2))
+        return es_error(ES_EINVAL, "--set %s: empty segment in key '%.*s'", assignment,
+                        (int)(kend - kbeg), kbeg);
+
+    ynode *value = NULL;
+    int rc = parse_set_value(assignment, eq + 1, &value);
+    if (rc)
+        return rc;
+    return put_at(root, kbeg, kend, value, assignment);
+}
+
+int ytree_put(ynode *root, const char *dotted_path, const ynode *value)
+{
+    if (!root || !dotted_path || !value || !*dotted_path)
+        return es_error(ES_EINVAL, "ytree_put: bad argument");
+    ynode *copy = ytree_clone(value);
+    if (!copy)
+        return ES_ENOMEM;
+    free(copy->key);
+    copy->key = NULL;
+    return put_at(root, dotted_path, dotted_path + strlen(dotted_path), copy, dotted_path);
 }
 
 /* ---- writing -------------------------------------------------------- */

@@ -36,6 +36,10 @@ int ytree_load_string(const char *text, const char *origin, ynode **root);
  * or the path runs through a scalar. */
 int ytree_set(ynode *root, const char *assignment);
 
+/* Puts a copy of value at a dotted path, like ytree_set (maps on the path
+ * are created, an existing node is replaced). */
+int ytree_put(ynode *root, const char *dotted_path, const ynode *value);
+
 /* The node at a dotted path, or NULL. */
 ynode *ytree_get(const ynode *root, const char *dotted_path);
 

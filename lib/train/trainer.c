@@ -10,7 +10,11 @@
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,23 +284,46 @@ double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, 
     return loss;
 }
 
+static int train_locked(const run_config *cfg, const dataset *ds, const char *out_dir, int resume,
+                        const train_hooks *hooks, train_result *result, long total, int B, int T);
+
 int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
               train_result *result)
 {
     memset(result, 0, sizeof *result);
     int B = cfg->train.batch, T = cfg->model.seq_len;
     long total = config_total_steps(cfg);
-    char ckpt_path[4096], log_path[4096], result_path[4096], config_path[4096];
-    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", out_dir);
-    snprintf(log_path, sizeof log_path, "%s/log.tsv", out_dir);
-    snprintf(result_path, sizeof result_path, "%s/result.json", out_dir);
-    snprintf(config_path, sizeof config_path, "%s/config.yaml", out_dir);
-
     int rc = train_check_data(cfg, ds);
     if (rc)
         return rc;
     if ((rc = es_mkdir_p(out_dir)))
         return rc;
+    /* One training per folder at a time: a second sweep or a mistyped
+     * shard must not train the same run on top of this one. The lock goes
+     * with the process, however it ends. */
+    char lock_path[4096];
+    snprintf(lock_path, sizeof lock_path, "%s/lock", out_dir);
+    int lock_fd = open(lock_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0)
+        return es_error(ES_EIO, "cannot open %s: %s", lock_path, strerror(errno));
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        close(lock_fd);
+        return es_error(ES_ESTATE, "%s is being trained by another process", out_dir);
+    }
+    rc = train_locked(cfg, ds, out_dir, resume, hooks, result, total, B, T);
+    close(lock_fd);
+    return rc;
+}
+
+static int train_locked(const run_config *cfg, const dataset *ds, const char *out_dir, int resume,
+                        const train_hooks *hooks, train_result *result, long total, int B, int T)
+{
+    int rc;
+    char ckpt_path[4096], log_path[4096], result_path[4096], config_path[4096];
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", out_dir);
+    snprintf(log_path, sizeof log_path, "%s/log.tsv", out_dir);
+    snprintf(result_path, sizeof result_path, "%s/result.json", out_dir);
+    snprintf(config_path, sizeof config_path, "%s/config.yaml", out_dir);
     if (!resume && (es_exists(ckpt_path) || es_exists(log_path) || es_exists(result_path)))
         return es_error(ES_ESTATE, "%s already holds a run; continue it with --resume or choose another --out",
                         out_dir);

@@ -358,6 +358,53 @@ static void test_ablation_parameter_counts(void **state)
     model_free(n0);
 }
 
+static void check_count(model_config c)
+{
+    model *m;
+    assert_int_equal(model_new(&c, V, NULL, 0, B, T, 1, &m), 0);
+    double p_tot, p_act;
+    long rows;
+    assert_int_equal(model_count(&c, V, &p_tot, &p_act, &rows), 0);
+    assert_int_equal((size_t)p_tot, model_count_total(m));
+    assert_int_equal((size_t)llround(p_act), model_count_active(m));
+    long built_rows = 0;
+    for (int i = 0; i < m->n_tables; i++)
+        built_rows += (long)m->tables[i]->rows;
+    assert_int_equal(rows, built_rows);
+    model_free(m);
+}
+
+static void test_count_without_building_matches_built_models(void **state)
+{
+    (void)state;
+    model_config c = engram_config();
+    check_count(c);
+    c.engram.gate = GATE_OFF;
+    check_count(c);
+    c = engram_config();
+    c.engram.conv = 0;
+    check_count(c);
+    c = engram_config();
+    c.engram.layers[1] = 0;
+    c.engram.n_layers = 2;
+    c.engram.slots = 1000;
+    check_count(c);
+    c = engram_config();
+    c.memory = MEMORY_OVERENCODING;
+    check_count(c);
+    c = engram_config();
+    c.memory = MEMORY_NONE;
+    check_count(c);
+    c.moe.experts = 6;
+    c.moe.top_k = 2;
+    c.moe.shared = 1;
+    c.moe.expert_hidden = 5;
+    c.moe.route_scale = 1;
+    check_count(c);
+    c.memory = MEMORY_ENGRAM;
+    check_count(c);
+}
+
 int main(void)
 {
     es_threads_set(2);
@@ -371,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_primes_distinct),
         cmocka_unit_test(test_collision_rate_matches_uniform_hash),
         cmocka_unit_test(test_ablation_parameter_counts),
+        cmocka_unit_test(test_count_without_building_matches_built_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

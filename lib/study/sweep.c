@@ -1,0 +1,345 @@
+/* The sweep runner: child processes, resume, jobs, shards. */
+#include "study/sweep.h"
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "train/checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *kind_name(sweep_kind k)
+{
+    return k == SWEEP_ALLOCATION ? "allocation" : k == SWEEP_MEMORY ? "memory" : "grid";
+}
+
+static const char *memory_name(int m)
+{
+    return m == MEMORY_ENGRAM ? "engram" : m == MEMORY_OVERENCODING ? "overencoding" : "none";
+}
+
+int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir)
+{
+    int rc = es_mkdir_p(out_dir);
+    if (rc)
+        return rc;
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/plan.tsv", out_dir);
+    snprintf(tmp, sizeof tmp, "%s/plan.tsv.new.%d", out_dir, (int)getpid());
+    if ((rc = plan_write_tsv(p, tmp)))
+        return rc;
+    if (es_exists(path)) {
+        /* the same experiment plans the same runs; anything else would mix
+         * another study's results into this folder */
+        char *old, *now;
+        size_t a, b;
+        int same = 0;
+        if (es_read_file(path, &old, &a) == ES_OK) {
+            if (es_read_file(tmp, &now, &b) == ES_OK) {
+                /* compare without the time estimates (last-but-one column) */
+                same = 1;
+                char *sa, *sb, *la = strtok_r(old, "\n", &sa), *lb = strtok_r(now, "\n", &sb);
+                for (; la && lb && same; la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
+                    char *ea = strrchr(la, '\t'), *eb = strrchr(lb, '\t');
+                    char *ca = ea ? memrchr(la, '\t', (size_t)(ea - la)) : NULL;
+                    char *cb = eb ? memrchr(lb, '\t', (size_t)(eb - lb)) : NULL;
+                    same = ca && cb && (ca - la) == (cb - lb) && memcmp(la, lb, (size_t)(ca - la)) == 0 &&
+                           strcmp(ea, eb) == 0;
+                }
+                same = same && !la && !lb;
+                free(now);
+            }
+            free(old);
+        }
+        if (!same) {
+            unlink(tmp);
+            return es_error(ES_ESTATE,
+                            "%s holds the runs of another plan (plan.tsv differs); choose another --out or remove "
+                            "the folder",
+                            out_dir);
+        }
+        unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        return es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    snprintf(path, sizeof path, "%s/experiment.yaml", out_dir);
+    return ytree_write(ex->tree, path);
+}
+
+void sweep_result_row(const plan *p, const plan_run *r, const train_result *res, result_row *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->run, sizeof row->run, "%s", r->id);
+    snprintf(row->kind, sizeof row->kind, "%s", kind_name(p->kind));
+    row->budget = r->budget;
+    row->rho = r->rho;
+    snprintf(row->memory, sizeof row->memory, "%s", memory_name(r->memory));
+    row->slots = r->slots;
+    row->seed = r->seed;
+    row->experts = r->experts;
+    row->p_tot = r->p_tot;
+    row->p_act = r->p_act;
+    row->flops_per_token = r->flops_per_token;
+    row->tokens = res->tokens;
+    row->steps = res->steps;
+    row->val_loss = res->val_loss;
+    row->best_val_loss = res->best_val_loss;
+    row->train_loss = res->train_loss;
+    row->seconds = res->seconds;
+    snprintf(row->status, sizeof row->status, "%s", res->diverged ? "diverged" : "ok");
+    snprintf(row->label, sizeof row->label, "%s", r->label);
+}
+
+typedef struct {
+    pid_t pid;
+    int index; /* into the plan */
+} child;
+
+static int write_run_config(const char *dir, const plan_run *r)
+{
+    char path[4200], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return es_error(ES_ENOMEM, "cannot format %s", path);
+    config_write(&r->cfg, f);
+    fclose(f);
+    int rc = file_write_atomic(path, text, len);
+    free(text);
+    return rc;
+}
+
+/* Starts `engram-scale train run.yaml --out DIR --resume` for run index. */
+static int start_child(const sweep_options *opt, const plan_run *r, int threads, pid_t *out)
+{
+    char dir[4096], config[4200], log_path[4200], thread_arg[16];
+    snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, r->id);
+    int rc = es_mkdir_p(dir);
+    if (rc || (rc = write_run_config(dir, r)))
+        return rc;
+    snprintf(config, sizeof config, "%s/run.yaml", dir);
+    snprintf(log_path, sizeof log_path, "%s/train.log", dir);
+    snprintf(thread_arg, sizeof thread_arg, "%d", threads);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return es_error(ES_EIO, "cannot start run %s: %s", r->id, strerror(errno));
+    if (pid == 0) {
+        /* a child dies with its sweep, so a kill -9 leaves nothing training
+         * on its own; the check covers a parent that died before prctl */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            close(devnull);
+        }
+        char *args[] = {"engram-scale", "train", config, "--out", dir, "--resume", "--threads", thread_arg, NULL};
+        execv(opt->exe, args);
+        fprintf(stderr, "cannot run %s: %s\n", opt->exe, strerror(errno));
+        _exit(127);
+    }
+    *out = pid;
+    return ES_OK;
+}
+
+/* The last non-empty line of a run's train.log, for failure messages. */
+static void last_log_line(const char *dir, char *buf, size_t size)
+{
+    char path[4200], *text;
+    size_t len;
+    buf[0] = '\0';
+    snprintf(path, sizeof path, "%s/train.log", dir);
+    if (es_read_file(path, &text, &len) != ES_OK)
+        return;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    char *nl = strrchr(text, '\n');
+    snprintf(buf, size, "%s", nl ? nl + 1 : text);
+    free(text);
+}
+
+static void emit(const sweep_options *opt, sweep_event_kind kind, const plan_run *r, int done, int total,
+                 const result_row *row, const char *message)
+{
+    if (!opt->on_event)
+        return;
+    sweep_event e = {kind, r, done, total, row, message};
+    opt->on_event(opt->ctx, &e);
+}
+
+/* Appends the finished run's row from its result.json. */
+static int record(const plan *p, const sweep_options *opt, const plan_run *r, result_row *row)
+{
+    char dir[4096], results[4200];
+    snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, r->id);
+    snprintf(results, sizeof results, "%s/results.tsv", opt->out_dir);
+    train_result res;
+    int rc = train_result_read(dir, &res);
+    if (rc)
+        return rc;
+    sweep_result_row(p, r, &res, row);
+    return results_append(results, row);
+}
+
+int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    char results[4200];
+    snprintf(results, sizeof results, "%s/results.tsv", opt->out_dir);
+    result_row *done_rows;
+    int n_done;
+    int rc = results_read(results, &done_rows, &n_done);
+    if (rc)
+        return rc;
+
+    int *queue = es_calloc((size_t)p->n_runs + 1, sizeof(int));
+    child *running = es_calloc((size_t)opt->jobs, sizeof(child));
+    if (!queue || !running) {
+        free(queue);
+        free(running);
+        free(done_rows);
+        return ES_ENOMEM;
+    }
+    int n_queue = 0, settled = 0, total = 0;
+    for (int i = 0; i < p->n_runs; i++)
+        if (i % opt->shard_n == opt->shard_k - 1)
+            total++;
+    summary->total = total;
+    for (int i = 0; i < p->n_runs; i++) {
+        if (i % opt->shard_n != opt->shard_k - 1)
+            continue;
+        const plan_run *r = &p->runs[i];
+        const result_row *have = NULL;
+        for (int j = 0; j < n_done && !have; j++)
+            if (strcmp(done_rows[j].run, r->id) == 0)
+                have = &done_rows[j];
+        char dir[4096], result_json[4200];
+        snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, r->id);
+        snprintf(result_json, sizeof result_json, "%s/result.json", dir);
+        if (have) {
+            summary->skipped++;
+            emit(opt, SWEEP_EVENT_SKIPPED, r, ++settled, total, have, NULL);
+        } else if (es_exists(result_json)) {
+            /* finished, but the sweep died before appending its row */
+            result_row row;
+            if ((rc = record(p, opt, r, &row)))
+                break;
+            summary->finished++;
+            summary->diverged += strcmp(row.status, "diverged") == 0;
+            emit(opt, SWEEP_EVENT_FINISHED, r, ++settled, total, &row, NULL);
+        } else {
+            queue[n_queue++] = i;
+        }
+    }
+    free(done_rows);
+
+    int threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
+    int per_job = threads / opt->jobs > 0 ? threads / opt->jobs : 1;
+    int next = 0, n_running = 0;
+    while (rc == ES_OK && (next < n_queue || n_running > 0)) {
+        int stopping = opt->stop && *opt->stop;
+        while (!stopping && n_running < opt->jobs && next < n_queue) {
+            const plan_run *r = &p->runs[queue[next]];
+            pid_t pid = 0;
+            if ((rc = start_child(opt, r, per_job, &pid)))
+                break;
+            running[n_running++] = (child){pid, queue[next++]};
+            emit(opt, SWEEP_EVENT_STARTED, r, settled, total, NULL, NULL);
+        }
+        if (rc || n_running == 0)
+            break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) {
+                if (opt->stop && *opt->stop) /* pass the stop on: children checkpoint */
+                    for (int c = 0; c < n_running; c++)
+                        kill(running[c].pid, SIGTERM);
+                continue;
+            }
+            rc = es_error(ES_ESTATE, "waiting for the runs failed: %s", strerror(errno));
+            break;
+        }
+        int slot = -1;
+        for (int c = 0; c < n_running; c++)
+            if (running[c].pid == pid)
+                slot = c;
+        if (slot < 0)
+            continue;
+        const plan_run *r = &p->runs[running[slot].index];
+        running[slot] = running[--n_running];
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, r->id);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (code == 0 || code == 3) { /* ok or diverged: both are results */
+            result_row row;
+            if ((rc = record(p, opt, r, &row)))
+                break;
+            summary->finished++;
+            summary->diverged += code == 3;
+            emit(opt, SWEEP_EVENT_FINISHED, r, ++settled, total, &row, NULL);
+        } else if (opt->stop && *opt->stop) {
+            summary->interrupted = 1;
+        } else {
+            char line[512], message[5000];
+            last_log_line(dir, line, sizeof line);
+            snprintf(message, sizeof message, "exit %d: %s (see %s/train.log)", code, line, dir);
+            summary->failed++;
+            emit(opt, SWEEP_EVENT_FAILED, r, ++settled, total, NULL, message);
+        }
+    }
+    if (rc) { /* stop what still runs, and wait for it */
+        for (int c = 0; c < n_running; c++)
+            kill(running[c].pid, SIGTERM);
+        for (int c = 0; c < n_running; c++)
+            waitpid(running[c].pid, NULL, 0);
+    }
+    if (opt->stop && *opt->stop)
+        summary->interrupted = 1;
+    free(queue);
+    free(running);
+    return rc;
+}
+
+int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
+                       const char *const *sets, int n_sets, int threads, FILE *out)
+{
+    char cwd[PATH_MAX], exe_abs[PATH_MAX], exp_abs[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || !realpath(exe, exe_abs) || !realpath(ex->path, exp_abs))
+        return es_error(ES_EIO, "cannot resolve the paths of the binary and %s", ex->path);
+    fprintf(out, "#!/bin/bash\n");
+    fprintf(out, "# Slurm job array for the %d runs of experiment %s: one run per task.\n", p->n_runs, p->name);
+    fprintf(out, "# Submit with: sbatch this-file.sh; then `engram-scale fit %s` and `plot` once all are done.\n",
+            out_dir);
+    fprintf(out, "#SBATCH --job-name=engram-%s\n", p->name);
+    fprintf(out, "#SBATCH --array=1-%d\n", p->n_runs);
+    fprintf(out, "#SBATCH --cpus-per-task=%d\n", threads > 0 ? threads : 2);
+    fprintf(out, "#SBATCH --output=%s/slurm-%%A_%%a.log\n", out_dir);
+    fprintf(out, "set -euo pipefail\ncd '%s'\n", cwd);
+    fprintf(out, "'%s' sweep '%s' --out '%s' --shard \"${SLURM_ARRAY_TASK_ID}/%d\" --threads \"${SLURM_CPUS_PER_TASK}\"",
+            exe_abs, exp_abs, out_dir, p->n_runs);
+    for (int i = 0; i < n_sets; i++)
+        fprintf(out, " --set '%s'", sets[i]);
+    fputc('\n', out);
+    return ES_OK;
+}

@@ -1,0 +1,65 @@
+/* Running a plan: every run in its own folder under the experiment's
+ * folder, as a child process (`engram-scale train run.yaml --resume`), up
+ * to `jobs` at a time, each with threads / jobs threads; finished runs are
+ * appended to results.tsv. Running the same sweep again skips finished runs
+ * and resumes unfinished ones from their checkpoints; a run whose result
+ * was written but not yet appended (a kill in between) is appended then.
+ * Children die with the sweep (even on kill -9), so nothing trains on
+ * unsupervised. --shard K/N takes runs K-1, K-1+N, K-1+2N, ... of the plan.
+ *
+ * Folder layout (out_dir = runs/<experiment> by default):
+ *   experiment.yaml  the experiment as run (after --set)
+ *   plan.tsv         the plan
+ *   results.tsv      one row per finished run (study/results.h)
+ *   <run>/run.yaml   the run's config; <run>/train.log its output;
+ *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h) */
+#ifndef ES_STUDY_SWEEP_H
+#define ES_STUDY_SWEEP_H
+
+#include <signal.h>
+
+#include "study/experiment.h"
+#include "study/planner.h"
+#include "study/results.h"
+#include "train/trainer.h"
+
+typedef enum { SWEEP_EVENT_SKIPPED, SWEEP_EVENT_STARTED, SWEEP_EVENT_FINISHED, SWEEP_EVENT_FAILED } sweep_event_kind;
+
+typedef struct {
+    sweep_event_kind kind;
+    const plan_run *run;
+    int done, total;            /* runs of this shard settled so far, and in all */
+    const result_row *row;      /* FINISHED and SKIPPED (when a row exists) */
+    const char *message;        /* FAILED: why */
+} sweep_event;
+
+typedef struct {
+    const char *out_dir;
+    const char *exe;            /* the engram-scale binary the children run */
+    int jobs;                   /* trainings at once (>= 1) */
+    int threads;                /* threads in all (0 = all cores), divided among the jobs */
+    int shard_k, shard_n;       /* this process runs shard K of N (1 of 1: all) */
+    void (*on_event)(void *ctx, const sweep_event *e);
+    void *ctx;
+    volatile sig_atomic_t *stop; /* set by a signal: children checkpoint, the sweep returns */
+} sweep_options;
+
+typedef struct {
+    int total, skipped, finished, diverged, failed;
+    int interrupted;
+} sweep_summary;
+
+/* Creates out_dir and writes experiment.yaml and plan.tsv. If out_dir
+ * holds another experiment's plan, ES_ESTATE: results are never mixed. */
+int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir);
+
+int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary);
+
+/* The results row of a run of the plan with its training result. */
+void sweep_result_row(const plan *p, const plan_run *r, const train_result *res, result_row *row);
+
+/* A Slurm job-array script running one run per array task. */
+int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
+                       const char *const *sets, int n_sets, int threads, FILE *out);
+
+#endif

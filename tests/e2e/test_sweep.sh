@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Sweeps with the real binary on a small real corpus: a sweep killed with
+# kill -9 and run again, --jobs 2, and --shard 1/2 + 2/2 all give the
+# results of one uninterrupted serial sweep; plan checks and errors.
+source "$(dirname "$0")/harness.sh"
+make_corpus
+cat > exp.yaml <<YAML
+name: tiny
+corpus: $WORK/kjv-part.txt
+data_dir: $WORK/data
+tokenizer:
+  vocab: 512
+model:
+  d_model: 32
+  layers: 2
+  heads: 2
+  seq_len: 32
+  moe:
+    top_k: 1
+    shared: 1
+    expert_hidden: 32
+  engram:
+    head_dim: 8
+    heads: 2
+train:
+  batch: 8
+  warmup: 5
+  eval_every: 40
+  eval_tokens: 4096
+  checkpoint_every: 20
+sweep:
+  kind: allocation
+  budgets:
+    - flops: 2e10
+    - flops: 4e10
+  total_to_active: 4
+  rho: [0, 0.5, 1]
+  seeds: [1, 2]
+YAML
+# results without the wall-time column, in plan order
+results() { tail -n +2 "$1/results.tsv" | cut -f1-16,18- | sort; }
+
+CHECKS=$((CHECKS + 1))
+"$BIN" plan exp.yaml --json --no-calibrate > plan.json || fail "plan exited $?"
+if grep -q '"runs"' plan.json && [ "$(grep -c '"p_tot"' plan.json)" -eq 12 ]; then
+  pass "plan --json lists 12 runs"
+else fail "plan --json"; fi
+
+CHECKS=$((CHECKS + 1))
+"$BIN" sweep exp.yaml --out serial > serial.txt || fail "serial sweep exited $?"
+if [ "$(results serial | wc -l)" -eq 12 ]; then pass "serial sweep: 12 rows"; else fail "serial sweep rows"; cat serial.txt >&2; fi
+
+# kill -9 while a run trains (after the first row), then run again
+CHECKS=$((CHECKS + 1))
+"$BIN" sweep exp.yaml --out killed > /dev/null &
+pid=$!
+for _ in $(seq 1 1000); do [ -f killed/results.tsv ] && [ "$(wc -l < killed/results.tsv)" -ge 3 ] && break; sleep 0.01; done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+rows_at_kill=$(($(wc -l < killed/results.tsv) - 1))
+sleep 0.3
+if pgrep -f "engram-scale train $WORK/killed" > /dev/null; then fail "a training outlived its killed sweep"; fi
+"$BIN" sweep exp.yaml --out killed > /dev/null || fail "resumed sweep exited $?"
+if [ "$rows_at_kill" -lt 12 ] && diff <(results serial) <(results killed) > /dev/null; then
+  pass "killed after $rows_at_kill rows and resumed: identical results"
+else fail "killed+resumed differs (rows at kill: $rows_at_kill)"; diff <(results serial) <(results killed) >&2; fi
+
+CHECKS=$((CHECKS + 1))
+"$BIN" sweep exp.yaml --out jobs --jobs 2 > /dev/null || fail "--jobs 2 exited $?"
+if diff <(results serial) <(results jobs) > /dev/null; then pass "--jobs 2: identical results"
+else fail "--jobs 2 differs"; diff <(results serial) <(results jobs) >&2; fi
+
+CHECKS=$((CHECKS + 1))
+"$BIN" sweep exp.yaml --out shards --shard 1/2 > /dev/null || fail "--shard 1/2 exited $?"
+half=$(($(wc -l < shards/results.tsv) - 1))
+"$BIN" sweep exp.yaml --out shards --shard 2/2 > /dev/null || fail "--shard 2/2 exited $?"
+if [ "$half" -eq 6 ] && diff <(results serial) <(results shards) > /dev/null; then
+  pass "--shard 1/2 ($half rows) then 2/2: identical results"
+else fail "shards differ (first shard: $half rows)"; fi
+
+CHECKS=$((CHECKS + 1))
+out=$("$BIN" sweep exp.yaml --out serial)
+if echo "$out" | grep -q "0 finished now (0 diverged), 12 done before"; then pass "a finished sweep skips every run"
+else fail "rerun did not skip: $out"; fi
+
+CHECKS=$((CHECKS + 1))
+if "$BIN" sweep exp.yaml --slurm | grep -q -- '--array=1-12'; then pass "--slurm prints a job array"; else fail "--slurm"; fi
+
+expect_error "rho out of range" "sweep.rho = 1.5 is out of range [0, 1]" "$BIN" plan exp.yaml --set sweep.rho=1.5
+expect_error "unknown sweep key" "unknown key 'sweep.rhos'" "$BIN" plan exp.yaml --set 'sweep.rhos=[0,1]'
+expect_error "unknown model key in an experiment" "unknown key 'model.d_modle'" "$BIN" plan exp.yaml --set model.d_modle=3
+expect_error "more tokens than the corpus" "passes over the" "$BIN" plan exp.yaml --no-calibrate --set 'sweep.budgets.0.flops=1e14'
+expect_error "budget too small for a step" "too small for one step" "$BIN" plan exp.yaml --no-calibrate --set 'sweep.budgets.0.flops=1e5'
+expect_error "ratio without sparse parameters" "total_to_active" "$BIN" plan exp.yaml --no-calibrate --set sweep.total_to_active=1
+expect_error "another plan in the folder" "another plan" "$BIN" sweep exp.yaml --out serial --set 'sweep.seeds=[7]'
+finish
