@@ -8,6 +8,10 @@
 #include <omp.h>
 #include <string.h>
 
+/* Queries per causal block: blocks skip the keys after them, which halves
+ * the score work at long sequences, yet stay big enough for sgemm. */
+enum { ATTENTION_BLOCK = 64 };
+
 void rope_tables(float *rope_cos, float *rope_sin, int T, int D, double theta)
 {
     int half = D / 2;
@@ -54,27 +58,34 @@ void attention_forward(float *out, float *qkv, float *att, const float *rope_cos
         const float *q = qkv + (long)b * T * ld + h * D;
         const float *k = q + C, *v = q + 2 * C;
         float *p = att + (long)bh * T * T;
-        /* scores[T,T] = scale * q . k^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale, q, ld, k, ld, 0.0f, p, T);
-        for (int i = 0; i < T; i++) {
-            float *row = p + (long)i * T;
-            float maxv = row[0];
-            for (int j = 1; j <= i; j++)
-                maxv = row[j] > maxv ? row[j] : maxv;
-            float sum = 0.0f;
-            for (int j = 0; j <= i; j++) {
-                row[j] = expf(row[j] - maxv);
-                sum += row[j];
+        float *o = out + (long)b * T * C + h * D;
+        /* causal: a block of queries [i0, i1) sees keys [0, i1) only, so
+         * the upper triangle beyond the block is never computed */
+        for (int i0 = 0; i0 < T; i0 += ATTENTION_BLOCK) {
+            int i1 = i0 + ATTENTION_BLOCK < T ? i0 + ATTENTION_BLOCK : T, rows = i1 - i0;
+            /* scores[i0:i1, 0:i1] = scale * q . k^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, i1, D, scale, q + (long)i0 * ld, ld, k, ld,
+                        0.0f, p + (long)i0 * T, T);
+            for (int i = i0; i < i1; i++) {
+                float *row = p + (long)i * T;
+                float maxv = row[0];
+                for (int j = 1; j <= i; j++)
+                    maxv = row[j] > maxv ? row[j] : maxv;
+                float sum = 0.0f;
+                for (int j = 0; j <= i; j++) {
+                    row[j] = expf(row[j] - maxv);
+                    sum += row[j];
+                }
+                float inv = 1.0f / sum;
+                for (int j = 0; j <= i; j++)
+                    row[j] *= inv;
+                for (int j = i + 1; j < T; j++)
+                    row[j] = 0.0f;
             }
-            float inv = 1.0f / sum;
-            for (int j = 0; j <= i; j++)
-                row[j] *= inv;
-            for (int j = i + 1; j < T; j++)
-                row[j] = 0.0f;
+            /* out[i0:i1] = p[i0:i1, 0:i1] . v[0:i1] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, i1, 1.0f, p + (long)i0 * T, T, v, ld,
+                        0.0f, o + (long)i0 * C, C);
         }
-        /* out[T,D] = p . v */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, p, T, v, ld, 0.0f,
-                    out + (long)b * T * C + h * D, C);
     }
 }
 
@@ -94,24 +105,31 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
         const float *p = att + (long)bh * T * T;
         const float *dy = dout + (long)b * T * C + h * D;
         float *dp = scratch + (long)omp_get_thread_num() * T * T;
-        /* dp[T,T] = dy . v^T;  dv += p^T . dy */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, dy, C, v, ld, 0.0f, dp, T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, p, T, dy, C, 1.0f, dv, ld);
-        /* softmax backward: ds = p * (dp - sum_j dp * p), masked part stays 0 */
-        for (int i = 0; i < T; i++) {
-            const float *prow = p + (long)i * T;
-            float *row = dp + (long)i * T;
-            float dot = 0.0f;
-            for (int j = 0; j <= i; j++)
-                dot += row[j] * prow[j];
-            for (int j = 0; j <= i; j++)
-                row[j] = prow[j] * (row[j] - dot);
-            for (int j = i + 1; j < T; j++)
-                row[j] = 0.0f;
+        for (int i0 = 0; i0 < T; i0 += ATTENTION_BLOCK) {
+            int i1 = i0 + ATTENTION_BLOCK < T ? i0 + ATTENTION_BLOCK : T, rows = i1 - i0;
+            const float *pb = p + (long)i0 * T, *dyb = dy + (long)i0 * C;
+            float *dpb = dp + (long)i0 * T;
+            /* dp[i0:i1, 0:i1] = dy . v^T;  dv[0:i1] += p^T . dy */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, i1, D, 1.0f, dyb, C, v, ld, 0.0f, dpb, T);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, rows, 1.0f, pb, T, dyb, C, 1.0f, dv, ld);
+            /* softmax backward: ds = p * (dp - sum_j dp * p) on j <= i */
+            for (int i = i0; i < i1; i++) {
+                const float *prow = p + (long)i * T;
+                float *row = dp + (long)i * T;
+                float dot = 0.0f;
+                for (int j = 0; j <= i; j++)
+                    dot += row[j] * prow[j];
+                for (int j = 0; j <= i; j++)
+                    row[j] = prow[j] * (row[j] - dot);
+                for (int j = i + 1; j < i1; j++)
+                    row[j] = 0.0f;
+            }
+            /* dq[i0:i1] += scale * ds . k[0:i1];  dk[0:i1] += scale * ds^T . q[i0:i1] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, i1, scale, dpb, T, k, ld, 1.0f,
+                        dq + (long)i0 * ld, ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, rows, scale, dpb, T, q + (long)i0 * ld, ld,
+                        1.0f, dk, ld);
         }
-        /* dq += scale * ds . k;  dk += scale * ds^T . q */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, scale, dp, T, k, ld, 1.0f, dq, ld);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, scale, dp, T, q, ld, 1.0f, dk, ld);
     }
     rope_apply(dqkv, rope_cos, rope_sin, B * T, T, C, H, -1.0f);
 }

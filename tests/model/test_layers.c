@@ -140,6 +140,55 @@ static void test_attention_is_causal(void **state)
                 assert_float_equal(before[(b * T + t) * C + i], c.out[(b * T + t) * C + i], 0.0f);
 }
 
+/* ---- attention over several causal blocks (T > the 64-query block) ---- */
+enum { LT = 150, LC = 4, LH = 2 };
+typedef struct {
+    float *qkv_in, *qkv, *att, *out, *r, *cosv, *sinv;
+} long_ctx;
+
+static double long_loss(void *p)
+{
+    long_ctx *c = p;
+    memcpy(c->qkv, c->qkv_in, sizeof(float) * LT * 3 * LC);
+    attention_forward(c->out, c->qkv, c->att, c->cosv, c->sinv, 1, LT, LC, LH);
+    return dot_double(c->out, c->r, LT * LC);
+}
+
+static void test_attention_long_sequence(void **state)
+{
+    (void)state;
+    long_ctx c;
+    c.qkv_in = es_floats_new(LT * 3 * LC);
+    c.qkv = es_floats_new(LT * 3 * LC);
+    c.att = es_floats_new((size_t)LH * LT * LT);
+    c.out = es_floats_new(LT * LC);
+    c.r = es_floats_new(LT * LC);
+    c.cosv = es_floats_new(LT * LC / LH / 2);
+    c.sinv = es_floats_new(LT * LC / LH / 2);
+    fill_normal(c.qkv_in, LT * 3 * LC, 1.0f, 31);
+    fill_normal(c.r, LT * LC, 1.0f, 32);
+    rope_tables(c.cosv, c.sinv, LT, LC / LH, 10000.0);
+    long_loss(&c);
+    /* rows are probability distributions over the keys up to themselves */
+    for (int h = 0; h < LH; h++)
+        for (int i = 0; i < LT; i++) {
+            double sum = 0;
+            for (int j = 0; j < LT; j++) {
+                float pij = c.att[((size_t)h * LT + i) * LT + j];
+                if (j > i)
+                    assert_true(pij == 0.0f);
+                sum += pij;
+            }
+            assert_float_equal(sum, 1.0, 1e-5);
+        }
+    float *dqkv = es_floats_new(LT * 3 * LC), *scratch = es_floats_new((size_t)es_threads() * LT * LT);
+    attention_backward(dqkv, scratch, c.r, c.qkv, c.att, c.cosv, c.sinv, 1, LT, LC, LH);
+    assert_int_equal(gradcheck("attention.qkv (3 blocks)", c.qkv_in, dqkv, LT * 3 * LC, long_loss, &c, 1e-2f, 600), 0);
+    float *bufs[] = {c.qkv_in, c.qkv, c.att, c.out, c.r, c.cosv, c.sinv, dqkv, scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        es_floats_free(bufs[i]);
+}
+
 /* ---- SwiGLU ---- */
 typedef struct {
     float inp[N * C], w13[2 * F * C], w2[C * F], h[N * 2 * F], z[N * F], out[N * C], r[N * C];
@@ -212,7 +261,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rmsnorm),     cmocka_unit_test(test_linear),
         cmocka_unit_test(test_embedding),   cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_attention_is_causal), cmocka_unit_test(test_swiglu),
+        cmocka_unit_test(test_attention_is_causal), cmocka_unit_test(test_attention_long_sequence),
+        cmocka_unit_test(test_swiglu),
         cmocka_unit_test(test_crossentropy), cmocka_unit_test(test_crossentropy_extreme_logits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
