@@ -53,6 +53,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 /* sweep's work, shared with study: plan and run path's experiment; the
  * experiment folder is copied to out_dir_used (4096 bytes) if not NULL. */

@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  train  CONFIG.yaml     train one model and log its validation loss\n"
     "  plan   EXPERIMENT.yaml the iso-FLOPs / iso-parameter table of a study, no training\n"
     "  sweep  EXPERIMENT.yaml every run of a study: resumable, --jobs N, --shard K/N\n"
+    "  study  EXPERIMENT.yaml sweep + fit + plot + report.md: the main job\n"
     "  fit    RUN_DIR         curve fits of a sweep's results.tsv into fit.json\n"
     "  plot   RUN_DIR         figures of a sweep (PNG, SVG and gnuplot scripts) in RUN_DIR/figures\n"
     "  bench  [CONFIG.yaml]   training throughput and MFU against this machine's SGEMM peak\n"
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
         {"bench", cmd_bench},
         {"plan", cmd_plan},
         {"sweep", cmd_sweep},
+        {"study", cmd_study},
         {"fit", cmd_fit},
         {"plot", cmd_plot},
     };

@@ -137,9 +137,12 @@ static int plan_allocation(plan *p, const experiment *ex, const dataset *ds, int
                             "(P_act %.4g, one expert %.4g): %s",
                             C, ratio, e_max, k, p_act, P_expert,
                             e_max <= k ? "no inactive expert is left to reallocate" : "more than 4096 experts");
-        if ((rc = active_with(*m, e_max, ds->vocab, &p_act, NULL)))
+        /* the pure-MoE model sets P_tot exactly; the ratio only chose its
+         * size, so every allocation matches a real model's P_tot */
+        double target;
+        if ((rc = active_with(*m, e_max, ds->vocab, &p_act, &target)))
             return rc;
-        double target = ratio * p_act, sparse = target - p_act;
+        double sparse = target - p_act;
         plan_budget *pb = &p->budgets[p->n_budgets++];
         pb->budget = C;
         pb->p_tot_target = target;

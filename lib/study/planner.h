@@ -5,8 +5,8 @@
  * E_max, the pure-MoE expert count, solves
  *   (E_max - k) * P_expert = (total_to_active - 1) * P_act(E_max)
  * (P_expert = 3 C F_e L, one routed expert in every layer; P_act counts the
- * router, so it grows a little with E), which sets
- *   P_tot = total_to_active * P_act(E_max),  P_sparse = P_tot - P_act(E_max).
+ * router, so it grows a little with E); the pure-MoE model with E_max
+ * experts then sets P_tot exactly, and P_sparse = P_tot - P_act(E_max).
  * For each rho, E(rho) = k + round(rho * P_sparse / P_expert) and what is
  * left of P_tot, less the Engram module's dense weights, becomes table rows
  * (slots = left / head_dim, split over the heads as distinct primes). Each

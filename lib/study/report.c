@@ -1,0 +1,1337 @@
+/* report.md: provenance, setup, tables, fits, figures and the runs of a
+ * sweep folder, in Markdown (see report.h). */
+#include "study/report.h"
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "data/corpus.h"
+#include "study/experiment.h"
+#include "study/results.h"
+#include "train/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- inputs ---- */
+
+typedef struct {
+    char id[96];
+    double budget, rho;
+    uint64_t seed;
+    char memory[16];
+    int experts;
+    long slots;
+    double p_tot, p_act, tokens, flops;
+    long steps;
+    char label[256];
+} plan_line;
+
+typedef struct {
+    const char *run_dir;
+    plan_line *plan;
+    int n_plan;
+    int have_plan;
+    result_row *rows;
+    int n_rows;
+    json_t *fit;           /* NULL: no fit.json */
+    experiment *ex;        /* NULL: none loaded */
+    char ex_path[1100];    /* the experiment file used or looked for */
+    char ex_note[1400];     /* why there is no experiment, "" otherwise */
+    char name[128];
+    char kind[16];         /* allocation | memory | grid | "" */
+} report_ctx;
+
+enum { PLAN_COLUMNS = 13 };
+static const char *const PLAN_NAMES[PLAN_COLUMNS] = {"run",    "budget", "rho",   "seed",  "memory",
+                                                     "experts", "slots", "p_tot", "p_act", "tokens",
+                                                     "steps",  "flops",  "label"};
+enum { PC_RUN, PC_BUDGET, PC_RHO, PC_SEED, PC_MEMORY, PC_EXPERTS, PC_SLOTS, PC_PTOT, PC_PACT, PC_TOKENS, PC_STEPS,
+       PC_FLOPS, PC_LABEL };
+
+static int split_tabs(char *line, char **fields, int max)
+{
+    int k = 0;
+    char *p = line;
+    while (k < max) {
+        fields[k++] = p;
+        char *tab = strchr(p, '\t');
+        if (!tab)
+            return k;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return max + 1; /* more columns than max */
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* plan.tsv as plan_write_tsv writes it; columns are found by their header
+ * names, so a column added later does not break the report. */
+static int read_plan(const char *path, plan_line **out, int *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    char *text;
+    size_t len;
+    int rc = es_read_file(path, &text, &len);
+    if (rc)
+        return rc;
+    enum { MAX_FIELDS = 64 };
+    int col[PLAN_COLUMNS];
+    for (int c = 0; c < PLAN_COLUMNS; c++)
+        col[c] = -1;
+    int n_header = 0, cap = 64, count = 0, line_no = 0;
+    plan_line *lines = malloc(sizeof *lines * (size_t)cap);
+    if (!lines) {
+        free(text);
+        return es_error(ES_ENOMEM, "cannot read %s: out of memory", path);
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && rc == ES_OK; line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        char *f[MAX_FIELDS + 1];
+        int k = split_tabs(line, f, MAX_FIELDS);
+        if (line_no == 1) {
+            n_header = k;
+            for (int i = 0; i < k && i < MAX_FIELDS; i++)
+                for (int c = 0; c < PLAN_COLUMNS; c++)
+                    if (strcmp(f[i], PLAN_NAMES[c]) == 0)
+                        col[c] = i;
+            for (int c = 0; c < PLAN_COLUMNS && rc == ES_OK; c++)
+                if (col[c] < 0 && c != PC_FLOPS)
+                    rc = es_error(ES_EDATA, "%s:1: not a plan.tsv header (no column %s)", path, PLAN_NAMES[c]);
+            continue;
+        }
+        if (k != n_header) {
+            rc = es_error(ES_EDATA, "%s:%d: expected %d tab-separated columns, found %d", path, line_no, n_header,
+                          k > MAX_FIELDS ? MAX_FIELDS + 1 : k);
+            break;
+        }
+        if (count == cap) {
+            cap *= 2;
+            plan_line *grown = realloc(lines, sizeof *lines * (size_t)cap);
+            if (!grown) {
+                rc = es_error(ES_ENOMEM, "cannot read %s: out of memory", path);
+                break;
+            }
+            lines = grown;
+        }
+        plan_line *p = &lines[count];
+        memset(p, 0, sizeof *p);
+        static const int numeric[] = {PC_BUDGET, PC_RHO, PC_SEED, PC_EXPERTS, PC_SLOTS, PC_PTOT, PC_PACT,
+                                      PC_TOKENS, PC_STEPS, PC_FLOPS};
+        double v[PLAN_COLUMNS];
+        for (int c = 0; c < PLAN_COLUMNS; c++)
+            v[c] = NAN;
+        for (size_t i = 0; i < sizeof numeric / sizeof *numeric && rc == ES_OK; i++) {
+            int c = numeric[i];
+            if (col[c] >= 0 && parse_double(f[col[c]], &v[c]))
+                rc = es_error(ES_EDATA, "%s:%d: bad value '%s' in column %s", path, line_no, f[col[c]], PLAN_NAMES[c]);
+        }
+        if (rc)
+            break;
+        const char *id = f[col[PC_RUN]], *mem = f[col[PC_MEMORY]], *label = f[col[PC_LABEL]];
+        if (!*id || strlen(id) >= sizeof p->id || strlen(mem) >= sizeof p->memory ||
+            strlen(label) >= sizeof p->label) {
+            rc = es_error(ES_EDATA, "%s:%d: run id, memory or label empty or too long", path, line_no);
+            break;
+        }
+        snprintf(p->id, sizeof p->id, "%s", id);
+        snprintf(p->memory, sizeof p->memory, "%s", mem);
+        snprintf(p->label, sizeof p->label, "%s", strcmp(label, "-") == 0 ? "" : label);
+        p->budget = v[PC_BUDGET];
+        p->rho = v[PC_RHO];
+        p->seed = strtoull(f[col[PC_SEED]], NULL, 10);
+        p->experts = (int)v[PC_EXPERTS];
+        p->slots = (long)v[PC_SLOTS];
+        p->p_tot = v[PC_PTOT];
+        p->p_act = v[PC_PACT];
+        p->tokens = v[PC_TOKENS];
+        p->steps = (long)v[PC_STEPS];
+        p->flops = v[PC_FLOPS];
+        count++;
+    }
+    free(text);
+    if (rc == ES_OK && line_no == 0)
+        rc = es_error(ES_EDATA, "%s: empty file (no header)", path);
+    if (rc) {
+        free(lines);
+        return rc;
+    }
+    *out = lines;
+    *n_out = count;
+    return ES_OK;
+}
+
+/* ---- number formats ---- */
+
+enum { FMT_SLOTS = 16, FMT_SIZE = 96 };
+
+/* Rotating buffers: a few formatted numbers can sit in one fprintf. */
+static char *fmt_buf(void)
+{
+    static _Thread_local char bufs[FMT_SLOTS][FMT_SIZE];
+    static _Thread_local int next;
+    next = (next + 1) % FMT_SLOTS;
+    return bufs[next];
+}
+
+static const char *fmt(const char *format, double v)
+{
+    char *b = fmt_buf();
+    if (!isfinite(v))
+        snprintf(b, FMT_SIZE, "-");
+    else
+        snprintf(b, FMT_SIZE, format, v);
+    return b;
+}
+
+static const char *fmt_loss(double v) { return fmt("%.4f", v); }
+static const char *fmt_rho(double v) { return fmt("%.3f", v); }
+
+/* 1.68M, 85.1k, 512; 3 significant digits. */
+static const char *fmt_eng(double v)
+{
+    char *b = fmt_buf();
+    if (!isfinite(v)) {
+        snprintf(b, FMT_SIZE, "-");
+        return b;
+    }
+    static const char units[] = {'\0', 'k', 'M', 'B', 'T', 'P'};
+    double a = fabs(v);
+    if (a < 1000) {
+        snprintf(b, FMT_SIZE, a == floor(a) ? "%.0f" : "%.3g", v);
+        return b;
+    }
+    int u = 0;
+    while (a >= 999.5 && u < 5) {
+        a /= 1000;
+        v /= 1000;
+        u++;
+    }
+    int decimals = a < 9.995 ? 2 : a < 99.95 ? 1 : 0;
+    snprintf(b, FMT_SIZE, "%.*f%c", decimals, v, units[u]);
+    return b;
+}
+
+/* 2.0e12, 3.5e10, 1.25e10: the fewest mantissa digits (at least one
+ * decimal) that give the value back. */
+static const char *fmt_flops(double v)
+{
+    char *b = fmt_buf();
+    if (!isfinite(v) || v == 0) {
+        snprintf(b, FMT_SIZE, isfinite(v) ? "0" : "-");
+        return b;
+    }
+    char tmp[32];
+    for (int p = 1; p <= 6; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p, v);
+        if (fabs(strtod(tmp, NULL) - v) <= 1e-9 * fabs(v) || p == 6)
+            break;
+    }
+    char *e = strchr(tmp, 'e');
+    int exponent = atoi(e + 1);
+    *e = '\0';
+    snprintf(b, FMT_SIZE, "%se%d", tmp, exponent);
+    return b;
+}
+
+/* "[lo, hi]" of a JSON pair, or "-". */
+static const char *fmt_interval(const json_t *ci, const char *format)
+{
+    char *b = fmt_buf();
+    if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
+        json_is_number(json_array_get(ci, 1))) {
+        char lo[24], hi[24];
+        snprintf(lo, sizeof lo, format, json_number_value(json_array_get(ci, 0)));
+        snprintf(hi, sizeof hi, format, json_number_value(json_array_get(ci, 1)));
+        snprintf(b, FMT_SIZE, "[%s, %s]", lo, hi);
+    } else {
+        snprintf(b, FMT_SIZE, "-");
+    }
+    return b;
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int has_interval(const json_t *ci)
+{
+    return json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0));
+}
+
+/* Text inside a Markdown table cell. */
+static void md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+/* ---- grouping ---- */
+
+typedef struct {
+    int n_ok, n_diverged, n_planned, n_missing, n_results;
+    double mean, sd;
+    const plan_line *plan;  /* one planned run of the point, or NULL */
+    const result_row *row;  /* one finished row of the point, or NULL */
+} point;
+
+typedef struct {
+    int use_budget, use_rho, use_memory, use_slots, use_label;
+    double budget, rho;
+    const char *memory, *label;
+    long slots;
+} point_key;
+
+static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+static int key_match(const point_key *k, double budget, double rho, const char *memory, long slots,
+                     const char *label)
+{
+    return (!k->use_budget || same_double(k->budget, budget)) && (!k->use_rho || same_double(k->rho, rho)) &&
+           (!k->use_memory || strcmp(k->memory, memory) == 0) && (!k->use_slots || k->slots == slots) &&
+           (!k->use_label || strcmp(k->label, label) == 0);
+}
+
+static int row_ok(const result_row *r)
+{
+    return strcmp(r->status, "ok") == 0 && isfinite(r->val_loss) && r->val_loss > 0;
+}
+
+static const result_row *find_result(const report_ctx *c, const char *id)
+{
+    const result_row *found = NULL;
+    for (int i = 0; i < c->n_rows; i++)
+        if (strcmp(c->rows[i].run, id) == 0)
+            found = &c->rows[i]; /* the last row of a run counts */
+    return found;
+}
+
+static void point_collect(const report_ctx *c, const point_key *k, point *p)
+{
+    memset(p, 0, sizeof *p);
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < c->n_rows; i++) {
+        const result_row *r = &c->rows[i];
+        if (!key_match(k, r->budget, r->rho, r->memory, r->slots, r->label))
+            continue;
+        p->n_results++;
+        if (!p->row)
+            p->row = r;
+        if (strcmp(r->status, "diverged") == 0)
+            p->n_diverged++;
+        else if (row_ok(r)) {
+            p->n_ok++;
+            sum += r->val_loss;
+        }
+    }
+    p->mean = p->n_ok ? sum / p->n_ok : NAN;
+    for (int i = 0; i < c->n_rows; i++) {
+        const result_row *r = &c->rows[i];
+        if (key_match(k, r->budget, r->rho, r->memory, r->slots, r->label) && row_ok(r))
+            sum2 += (r->val_loss - p->mean) * (r->val_loss - p->mean);
+    }
+    p->sd = p->n_ok > 1 ? sqrt(sum2 / (p->n_ok - 1)) : NAN;
+    for (int i = 0; i < c->n_plan; i++) {
+        const plan_line *l = &c->plan[i];
+        if (!key_match(k, l->budget, l->rho, l->memory, l->slots, l->label))
+            continue;
+        p->n_planned++;
+        if (!p->plan)
+            p->plan = l;
+        if (!find_result(c, l->id))
+            p->n_missing++;
+    }
+}
+
+static const char *fmt_mean_sd(const point *p)
+{
+    char *b = fmt_buf();
+    if (p->n_ok == 0)
+        snprintf(b, FMT_SIZE, "-");
+    else if (p->n_ok == 1)
+        snprintf(b, FMT_SIZE, "%.4f", p->mean);
+    else
+        snprintf(b, FMT_SIZE, "%.4f ± %.4f", p->mean, p->sd);
+    return b;
+}
+
+/* "2", or "1 of 2 (1 diverged)" when runs of the point are not in the mean. */
+static const char *fmt_n(const point *p)
+{
+    char *b = fmt_buf();
+    int total = p->n_planned > p->n_results ? p->n_planned : p->n_results;
+    if (p->n_ok == total) {
+        snprintf(b, FMT_SIZE, "%d", p->n_ok);
+        return b;
+    }
+    char why[3][24];
+    int n_why = 0;
+    int other = total - p->n_ok - p->n_diverged - p->n_missing;
+    if (p->n_diverged)
+        snprintf(why[n_why++], sizeof why[0], "%d diverged", p->n_diverged);
+    if (p->n_missing)
+        snprintf(why[n_why++], sizeof why[0], "%d missing", p->n_missing);
+    if (other > 0)
+        snprintf(why[n_why++], sizeof why[0], "%d without loss", other);
+    if (n_why == 0)
+        snprintf(b, FMT_SIZE, "%d of %d", p->n_ok, total);
+    else
+        snprintf(b, FMT_SIZE, "%d of %d (%s%s%s%s%s)", p->n_ok % 100000, total % 100000, why[0],
+                 n_why > 1 ? ", " : "", n_why > 1 ? why[1] : "", n_why > 2 ? ", " : "", n_why > 2 ? why[2] : "");
+    return b;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_distinct(double *vals, int *n, double v)
+{
+    for (int i = 0; i < *n; i++)
+        if (same_double(vals[i], v))
+            return;
+    vals[(*n)++] = v;
+}
+
+/* Sorted distinct budgets (which = 0), rhos (1) or slots (2) over the plan
+ * and the results, restricted to budget when budget_filter is set and to
+ * memory when memory is non-NULL. vals holds n_plan + n_rows. */
+static int distinct_values(const report_ctx *c, int which, const double *budget_filter, const char *memory,
+                           double *vals)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_plan; i++) {
+        const plan_line *l = &c->plan[i];
+        if ((budget_filter && !same_double(l->budget, *budget_filter)) || (memory && strcmp(l->memory, memory)))
+            continue;
+        add_distinct(vals, &n, which == 0 ? l->budget : which == 1 ? l->rho : (double)l->slots);
+    }
+    for (int i = 0; i < c->n_rows; i++) {
+        const result_row *r = &c->rows[i];
+        if ((budget_filter && !same_double(r->budget, *budget_filter)) || (memory && strcmp(r->memory, memory)))
+            continue;
+        add_distinct(vals, &n, which == 0 ? r->budget : which == 1 ? r->rho : (double)r->slots);
+    }
+    qsort(vals, (size_t)n, sizeof *vals, cmp_double);
+    return n;
+}
+
+/* ---- sections ---- */
+
+static void put_provenance(FILE *f, const report_ctx *c, const char *command_line, const char *commit)
+{
+    fprintf(f, "# Study report: %s\n\n", c->name);
+    fputs("Produced by:\n\n```\n", f);
+    fprintf(f, "%s\n", command_line && *command_line ? command_line : "(command line not recorded)");
+    fputs("```\n\n", f);
+    fprintf(f, "- Commit: %s\n", commit && *commit ? commit : "unknown (not recorded)");
+    char date[64] = "unknown";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+    fprintf(f, "- Date: %s\n", date);
+    char host[256] = "";
+    if (gethostname(host, sizeof host) != 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    struct utsname un;
+    int have_uname = uname(&un) == 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char cpu[256] = "";
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    if (ci) {
+        char line[512];
+        while (fgets(line, sizeof line, ci))
+            if (strncmp(line, "model name", 10) == 0) {
+                const char *colon = strchr(line, ':');
+                if (colon) {
+                    colon++;
+                    while (*colon == ' ' || *colon == '\t')
+                        colon++;
+                    snprintf(cpu, sizeof cpu, "%s", colon);
+                    cpu[strcspn(cpu, "\n")] = '\0';
+                }
+                break;
+            }
+        fclose(ci);
+    }
+    fputs("- Machine that wrote this report:", f);
+    const char *sep = " ";
+    if (host[0]) {
+        fprintf(f, "%s%s", sep, host);
+        sep = ", ";
+    }
+    if (have_uname) {
+        fprintf(f, "%s%s %s", sep, un.sysname, un.machine);
+        sep = ", ";
+    }
+    if (cores > 0) {
+        fprintf(f, "%s%ld online core%s", sep, cores, cores == 1 ? "" : "s");
+        sep = ", ";
+    }
+    if (cpu[0])
+        fprintf(f, "%s%s", sep, cpu);
+    fputs("\n", f);
+    fprintf(f, "- Run folder: `%s`\n", c->run_dir);
+    if (c->ex)
+        fprintf(f, "- Experiment file: `%s`\n", c->ex_path);
+    else
+        fprintf(f, "- Experiment file: none read (%s)\n", c->ex_note);
+    fputc('\n', f);
+}
+
+/* Token counts of the corpus from the dataset cache's meta.json. */
+static void put_corpus(FILE *f, const report_ctx *c)
+{
+    if (!c->ex)
+        return;
+    const run_config *b = &c->ex->base;
+    fprintf(f, "- Corpus: `%s`, BPE vocabulary %d", b->corpus, b->vocab);
+    char name[256], path[2048];
+    corpus_name(b->corpus, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s/v%d/meta.json", b->data_dir, name, b->vocab);
+    json_t *meta = es_exists(path) ? json_load_file(path, 0, NULL) : NULL;
+    if (meta && json_is_number(json_object_get(meta, "train_tokens")))
+        fprintf(f, "; %s training tokens, %s validation tokens (%s)", fmt_eng(jnum(meta, "train_tokens")),
+                fmt_eng(jnum(meta, "val_tokens")), path);
+    else
+        fprintf(f, "; token counts unknown (no %s)", path);
+    if (meta && json_is_number(json_object_get(meta, "unigram_val_loss")))
+        fprintf(f, "; baselines on validation: unigram %s, bigram %s nats/token",
+                fmt_loss(jnum(meta, "unigram_val_loss")), fmt_loss(jnum(meta, "bigram_val_loss")));
+    json_decref(meta);
+    fputs("\n", f);
+}
+
+static void put_model(FILE *f, const report_ctx *c)
+{
+    if (!c->ex)
+        return;
+    const run_config *b = &c->ex->base;
+    const model_config *m = &b->model;
+    fprintf(f, "- Backbone (base config): d_model %d, %d layers, %d attention heads, sequence length %d", m->d_model,
+            m->n_layers, m->n_heads, m->seq_len);
+    if (m->moe.top_k > 0)
+        fprintf(f, "; MoE top-%d routed + %d shared experts, expert hidden %d", m->moe.top_k, m->moe.shared,
+                m->moe.expert_hidden);
+    fprintf(f, "; Engram head_dim %d, %d heads per order, orders", m->engram.head_dim, m->engram.heads);
+    for (int i = 0; i < m->engram.n_orders; i++)
+        fprintf(f, "%s%d", i ? ", " : " ", m->engram.orders[i]);
+    fputs(", layers (0-based)", f);
+    for (int i = 0; i < m->engram.n_layers; i++)
+        fprintf(f, "%s%d", i ? ", " : " ", m->engram.layers[i]);
+    fputs("\n", f);
+    const train_config *t = &b->train;
+    fprintf(f, "- Training: batch %d x %d tokens, peak lr %g, warmup %ld steps, weight decay %g\n", t->batch,
+            m->seq_len, t->lr, t->warmup, t->weight_decay);
+}
+
+/* Counts against the plan; lists missing runs. Returns the missing count. */
+static int put_counts(FILE *f, const report_ctx *c)
+{
+    int ok = 0, diverged = 0, no_loss = 0;
+    for (int i = 0; i < c->n_rows; i++) {
+        if (strcmp(c->rows[i].status, "diverged") == 0)
+            diverged++;
+        else if (row_ok(&c->rows[i]))
+            ok++;
+        else
+            no_loss++;
+    }
+    int missing = 0, extra = 0;
+    for (int i = 0; i < c->n_plan; i++)
+        missing += find_result(c, c->plan[i].id) == NULL;
+    for (int i = 0; i < c->n_rows; i++) {
+        int planned = 0;
+        for (int j = 0; j < c->n_plan && !planned; j++)
+            planned = strcmp(c->plan[j].id, c->rows[i].run) == 0;
+        extra += !planned;
+    }
+    if (c->have_plan)
+        fprintf(f, "- Runs: %d planned (plan.tsv); %d finished, %d diverged, %d missing", c->n_plan, ok, diverged,
+                missing);
+    else
+        fprintf(f, "- Runs: plan.tsv is missing, so the planned runs are unknown and missing runs cannot be counted; "
+                   "%d finished, %d diverged", ok, diverged);
+    if (no_loss)
+        fprintf(f, ", %d finished without a finite validation loss (left out of means and fits)", no_loss);
+    fputs("\n", f);
+    if (c->have_plan && extra)
+        fprintf(f, "- %d row%s of results.tsv name%s runs that are not in plan.tsv (kept in the tables)\n", extra,
+                extra == 1 ? "" : "s", extra == 1 ? "s" : "");
+    fputc('\n', f);
+    if (missing) {
+        fprintf(f, "**The study is incomplete**: %d of %d planned run%s %s no result in results.tsv (not trained, "
+                   "still running, or failed; `engram-scale sweep` resumes them):\n\n",
+                missing, c->n_plan, c->n_plan == 1 ? "" : "s", missing == 1 ? "has" : "have");
+        for (int i = 0; i < c->n_plan; i++)
+            if (!find_result(c, c->plan[i].id))
+                fprintf(f, "- `%s`\n", c->plan[i].id);
+        fputc('\n', f);
+    } else if (c->have_plan) {
+        fputs("Every planned run has a result.\n\n", f);
+    }
+    return missing;
+}
+
+static void put_list_doubles(FILE *f, const double *v, int n, const char *(*format)(double))
+{
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? ", " : "", format(v[i]));
+}
+
+static const char *fmt_g(double v) { return fmt("%g", v); }
+
+static void put_setup(FILE *f, const report_ctx *c, double *scratch)
+{
+    fputs("## Setup\n\n", f);
+    fprintf(f, "- Sweep kind: %s\n", c->kind[0] ? c->kind : "unknown");
+    put_corpus(f, c);
+    put_model(f, c);
+    int nb = distinct_values(c, 0, NULL, NULL, scratch);
+    int budgets_set = 0;
+    for (int i = 0; i < nb; i++)
+        budgets_set |= scratch[i] > 0;
+    if (budgets_set) {
+        fprintf(f, "- Budget%s (training FLOPs C): ", nb == 1 ? "" : "s");
+        put_list_doubles(f, scratch, nb, fmt_flops);
+        fputs("\n", f);
+    } else if (strcmp(c->kind, "grid") == 0) {
+        fputs("- Budget: none (each run trains for its config's steps)\n", f);
+    }
+    if (strcmp(c->kind, "allocation") == 0) {
+        int nr = distinct_values(c, 1, NULL, NULL, scratch);
+        fputs("- rho grid: ", f);
+        put_list_doubles(f, scratch, nr, fmt_rho);
+        fputs("\n", f);
+        if (c->ex)
+            fprintf(f, "- P_tot / P_act (total_to_active): %g\n", c->ex->total_to_active);
+    }
+    if (strcmp(c->kind, "memory") == 0) {
+        double *slots = scratch;
+        int ns = distinct_values(c, 2, NULL, NULL, slots);
+        fputs("- Table slots: ", f);
+        for (int i = 0; i < ns; i++)
+            fprintf(f, "%s%.0f", i ? ", " : "", slots[i]);
+        fputs("\n", f);
+    }
+    /* seeds */
+    int n_seeds = 0;
+    for (int i = 0; i < c->n_plan; i++)
+        add_distinct(scratch, &n_seeds, (double)c->plan[i].seed);
+    for (int i = 0; i < c->n_rows; i++)
+        add_distinct(scratch, &n_seeds, (double)c->rows[i].seed);
+    qsort(scratch, (size_t)n_seeds, sizeof *scratch, cmp_double);
+    fputs("- Seeds: ", f);
+    put_list_doubles(f, scratch, n_seeds, fmt_g);
+    fputs("\n", f);
+    /* how well the plan holds compute and parameters */
+    nb = distinct_values(c, 0, NULL, NULL, scratch);
+    for (int b = 0; b < nb && c->have_plan; b++) {
+        if (!(scratch[b] > 0))
+            continue;
+        double mean = 0, p_spread = 0, c_spread = 0;
+        int k = 0;
+        for (int i = 0; i < c->n_plan; i++)
+            if (c->plan[i].budget == scratch[b]) {
+                mean += c->plan[i].p_tot;
+                k++;
+            }
+        if (!k)
+            continue;
+        mean /= k;
+        for (int i = 0; i < c->n_plan; i++)
+            if (c->plan[i].budget == scratch[b]) {
+                p_spread = fmax(p_spread, fabs(c->plan[i].p_tot / mean - 1));
+                if (isfinite(c->plan[i].flops))
+                    c_spread = fmax(c_spread, fabs(c->plan[i].flops / scratch[b] - 1));
+            }
+        if (strcmp(c->kind, "allocation") == 0)
+            fprintf(f, "- Budget %s: P_tot %s (within %.2f%% across runs), compute within %.2f%% of C\n",
+                    fmt_flops(scratch[b]), fmt_eng(mean), 100 * p_spread, 100 * c_spread);
+        else
+            fprintf(f, "- Budget %s: compute within %.2f%% of C\n", fmt_flops(scratch[b]), 100 * c_spread);
+    }
+    double seconds = 0;
+    for (int i = 0; i < c->n_rows; i++)
+        if (isfinite(c->rows[i].seconds))
+            seconds += c->rows[i].seconds;
+    fprintf(f, "- Training wall time, summed over runs: %.0f s\n", seconds);
+    fputs("- Loss: final validation cross-entropy (nats/token); means and sds over seeds (sd with n - 1), "
+          "diverged runs excluded\n", f);
+    put_counts(f, c);
+}
+
+static const json_t *fit_entry(const report_ctx *c, const char *section, const char *key, double number,
+                               const char *text)
+{
+    if (!c->fit)
+        return NULL;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(c->fit, section), i, e)
+    {
+        const json_t *v = json_object_get(e, key);
+        if (text ? (json_is_string(v) && strcmp(json_string_value(v), text) == 0)
+                 : (json_is_number(v) && fabs(json_number_value(v) - number) <= 1e-9 * fabs(number)))
+            return e;
+    }
+    return NULL;
+}
+
+static void put_warnings(FILE *f, const json_t *e)
+{
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(e, "warnings"), i, w)
+        if (json_is_string(w))
+            fprintf(f, "- Warning: %s\n", json_string_value(w));
+}
+
+static void put_allocation_fit(FILE *f, const json_t *e, double budget, const point *lowest_point,
+                               double lowest_rho)
+{
+    const json_t *model = json_object_get(e, "model");
+    double rs = jnum(e, "rho_star");
+    const json_t *rci = json_object_get(e, "rho_star_ci"), *gci = json_object_get(e, "gain_ci");
+    const json_t *boot = json_object_get(e, "bootstrap");
+    long long samples = (long long)json_integer_value(json_object_get(boot, "samples"));
+    fprintf(f, "Fit of loss against rho (%lld runs):\n\n", (long long)json_integer_value(json_object_get(e, "n_runs")));
+    if (json_is_string(model)) {
+        const char *kind = json_string_value(json_object_get(e, "aic_kind"));
+        fprintf(f, "- Model: %s (lowest %s of", json_string_value(model), kind ? kind : "AIC");
+        const char *k;
+        const json_t *v;
+        int first = 1;
+        json_object_foreach((json_t *)json_object_get(e, "aic"), k, v)
+        {
+            fprintf(f, "%s %s %s", first ? "" : ",", k, fmt("%.1f", json_is_number(v) ? json_number_value(v) : NAN));
+            first = 0;
+        }
+        fputs(")\n", f);
+    }
+    if (isfinite(rs)) {
+        fprintf(f, "- rho* = %s ± %s (SE); 95%% interval %s", fmt_rho(rs), fmt_rho(jnum(e, "rho_star_se")),
+                fmt_interval(rci, "%.3f"));
+        if (samples > 0) {
+            const char *method = json_string_value(json_object_get(boot, "interval"));
+            fprintf(f, " (bootstrap%s%s, %lld resamples, %lld failed, %lld without a U)", method ? " " : "",
+                    method ? method : "", samples, (long long)json_integer_value(json_object_get(boot, "failed")),
+                    (long long)json_integer_value(json_object_get(boot, "no_minimum")));
+        } else if (has_interval(rci)) {
+            fputs(" (t interval from the SE; no bootstrap)", f);
+        }
+        fputs("\n", f);
+        fprintf(f, "- L* = %s ± %s\n", fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "loss_star_se")));
+    }
+    if (isfinite(jnum(e, "curvature")))
+        fprintf(f, "- Curvature = %s ± %s (nats per unit rho squared)\n", fmt("%.4g", jnum(e, "curvature")),
+                fmt("%.3g", jnum(e, "curvature_se")));
+    if (isfinite(jnum(e, "gain")))
+        fprintf(f, "- Gain over pure MoE, fitted L(1) - L* = %s - %s = %s nats; 95%% interval %s\n",
+                fmt_loss(jnum(e, "loss_at_1")), fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "gain")),
+                fmt_interval(gci, "%.4f"));
+    int interior = json_is_true(json_object_get(e, "interior"));
+    if (isfinite(rs))
+        fprintf(f, "- Interior minimum: %s\n", interior ? "yes" : "no");
+    put_warnings(f, e);
+    fputc('\n', f);
+
+    /* the plain reading */
+    char lowest[160] = "";
+    if (lowest_point && lowest_point->n_ok)
+        snprintf(lowest, sizeof lowest, " The lowest mean loss measured is %s at rho = %s.",
+                 fmt_loss(lowest_point->mean), fmt_rho(lowest_rho));
+    fprintf(f, "**Reading (%s FLOPs):** ", fmt_flops(budget));
+    if (interior) {
+        fprintf(f, "The minimum is interior: rho* = %s %s; ", fmt_rho(rs), fmt_interval(rci, "%.3f"));
+        if (has_interval(gci) && json_number_value(json_array_get(gci, 0)) > 0)
+            fprintf(f, "the best allocation beats pure MoE by %s %s nats.", fmt_loss(jnum(e, "gain")),
+                    fmt_interval(gci, "%.4f"));
+        else if (has_interval(gci))
+            fprintf(f, "the best allocation is %s %s nats below pure MoE, an interval that includes no gain.",
+                    fmt_loss(jnum(e, "gain")), fmt_interval(gci, "%.4f"));
+        else
+            fprintf(f, "the best allocation is %s nats below pure MoE (no interval).", fmt_loss(jnum(e, "gain")));
+    } else if (isfinite(rs)) {
+        fprintf(f, "No interior minimum at this budget: the fitted rho* = %s", fmt_rho(rs));
+        if (rs <= 0 || rs >= 1)
+            fputs(" lies outside (0, 1)", f);
+        else if (has_interval(rci))
+            fprintf(f, " has a 95%% interval %s that reaches past %s", fmt_interval(rci, "%.3f"),
+                    json_number_value(json_array_get(rci, 0)) <= 0 ? "0" : "1");
+        else
+            fputs(" has no interval", f);
+        fputs(", so the U is not resolved.", f);
+    } else if (json_is_string(model)) {
+        fprintf(f, "No interior minimum at this budget: the fitted %s curve has no minimum (curvature %s), so "
+                   "loss shows no U in rho here.", json_string_value(model), fmt("%.4g", jnum(e, "curvature")));
+    } else {
+        const json_t *w = json_array_get(json_object_get(e, "warnings"), 0);
+        fprintf(f, "No fit at this budget%s%s.", json_is_string(w) ? ": " : "", json_is_string(w) ? json_string_value(w)
+                                                                                                   : "");
+    }
+    fprintf(f, "%s\n\n", lowest);
+}
+
+static void put_allocation(FILE *f, const report_ctx *c, double *budgets, double *rhos)
+{
+    fputs("## Allocation study\n\n", f);
+    if (!c->fit)
+        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`); the tables below are the measured "
+              "means only.\n\n", f);
+    int nb = distinct_values(c, 0, NULL, NULL, budgets);
+    for (int b = 0; b < nb; b++) {
+        fprintf(f, "### Budget %s FLOPs\n\n", fmt_flops(budgets[b]));
+        fputs("| rho | experts E | slots | P_tot | P_act | tokens | n | val loss (mean ± sd) |\n", f);
+        fputs("|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+        int nr = distinct_values(c, 1, &budgets[b], NULL, rhos);
+        point lowest = {0};
+        double lowest_rho = NAN;
+        for (int i = 0; i < nr; i++) {
+            point_key k = {.use_budget = 1, .use_rho = 1, .budget = budgets[b], .rho = rhos[i]};
+            point p;
+            point_collect(c, &k, &p);
+            int experts = p.plan ? p.plan->experts : p.row ? p.row->experts : 0;
+            long slots = p.plan ? p.plan->slots : p.row ? p.row->slots : 0;
+            double p_tot = p.plan ? p.plan->p_tot : p.row ? p.row->p_tot : NAN;
+            double p_act = p.plan ? p.plan->p_act : p.row ? p.row->p_act : NAN;
+            double tokens = p.plan ? p.plan->tokens : p.row ? p.row->tokens : NAN;
+            fprintf(f, "| %s | %d | %ld | %s | %s | %s | %s | %s |\n", fmt_rho(rhos[i]), experts, slots,
+                    fmt_eng(p_tot), fmt_eng(p_act), fmt_eng(tokens), fmt_n(&p), fmt_mean_sd(&p));
+            if (p.n_ok && (!lowest.n_ok || p.mean < lowest.mean)) {
+                lowest = p;
+                lowest_rho = rhos[i];
+            }
+        }
+        fputc('\n', f);
+        const json_t *e = fit_entry(c, "allocation", "budget", budgets[b], NULL);
+        if (e)
+            put_allocation_fit(f, e, budgets[b], &lowest, lowest_rho);
+        else if (c->fit)
+            fputs("No fit at this budget (fit.json has no entry for it).\n\n", f);
+    }
+    /* rho*(C) */
+    size_t n_fits = c->fit ? json_array_size(json_object_get(c->fit, "allocation")) : 0;
+    if (n_fits >= 2) {
+        fputs("### rho* against budget\n\n", f);
+        fputs("| budget C | model | rho* | SE | 95% interval | L* | gain L(1) - L* | gain 95% interval | interior |\n",
+              f);
+        fputs("|---:|:---|---:|---:|:---:|---:|---:|:---:|:---:|\n", f);
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(c->fit, "allocation"), i, e)
+        {
+            const json_t *model = json_object_get(e, "model");
+            int has_min = isfinite(jnum(e, "rho_star"));
+            fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fmt_flops(jnum(e, "budget")),
+                    json_is_string(model) ? json_string_value(model) : "-", fmt_rho(jnum(e, "rho_star")),
+                    fmt_rho(jnum(e, "rho_star_se")), fmt_interval(json_object_get(e, "rho_star_ci"), "%.3f"),
+                    fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "gain")),
+                    fmt_interval(json_object_get(e, "gain_ci"), "%.4f"),
+                    !has_min ? "no U" : json_is_true(json_object_get(e, "interior")) ? "yes" : "no");
+        }
+        fputs("\nThe paper (Engram, Figure 3 left) finds rho* near 0.75-0.8 at two budgets 3x apart.\n\n", f);
+    }
+}
+
+static const char *memory_title(const char *memory)
+{
+    if (strcmp(memory, "engram") == 0)
+        return "Engram";
+    if (strcmp(memory, "overencoding") == 0)
+        return "OverEncoding";
+    if (strcmp(memory, "none") == 0)
+        return "No memory (backbone alone)";
+    return memory;
+}
+
+static void put_memory(FILE *f, const report_ctx *c, double *slots)
+{
+    fputs("## Memory study\n\n", f);
+    if (!c->fit)
+        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`); the tables below are the measured "
+              "means only.\n\n", f);
+    static const char *const types[] = {"engram", "overencoding", "none"};
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        int ns = distinct_values(c, 2, NULL, types[t], slots);
+        if (ns == 0)
+            continue;
+        fprintf(f, "### %s\n\n", memory_title(types[t]));
+        fputs("| slots | P_tot | P_act | tokens | n | val loss (mean ± sd) |\n", f);
+        fputs("|---:|---:|---:|---:|---:|---:|\n", f);
+        for (int i = 0; i < ns; i++) {
+            point_key k = {.use_memory = 1, .use_slots = 1, .memory = types[t], .slots = (long)slots[i]};
+            point p;
+            point_collect(c, &k, &p);
+            double p_tot = p.plan ? p.plan->p_tot : p.row ? p.row->p_tot : NAN;
+            double p_act = p.plan ? p.plan->p_act : p.row ? p.row->p_act : NAN;
+            double tokens = p.plan ? p.plan->tokens : p.row ? p.row->tokens : NAN;
+            fprintf(f, "| %.0f | %s | %s | %s | %s | %s |\n", slots[i], fmt_eng(p_tot), fmt_eng(p_act),
+                    fmt_eng(tokens), fmt_n(&p), fmt_mean_sd(&p));
+        }
+        fputc('\n', f);
+        const json_t *e = fit_entry(c, "memory", "memory", 0, types[t]);
+        if (!e) {
+            if (c->fit && strcmp(types[t], "none") != 0)
+                fputs("No fit for this memory type (fit.json has no entry for it).\n\n", f);
+            continue;
+        }
+        if (isfinite(jnum(e, "alpha"))) {
+            fprintf(f, "- Power law L = L_inf + A M^-alpha: alpha = %s ± %s (SE), 95%% interval %s; L_inf = %s ± %s; "
+                       "A = %s\n",
+                    fmt("%.4f", jnum(e, "alpha")), fmt("%.4f", jnum(e, "alpha_se")),
+                    fmt_interval(json_object_get(e, "alpha_ci"), "%.4f"), fmt_loss(jnum(e, "l_inf")),
+                    fmt_loss(jnum(e, "l_inf_se")), fmt("%.4g", jnum(e, "A")));
+        } else {
+            fputs("- Power law L = L_inf + A M^-alpha: not fitted (see the warnings)\n", f);
+        }
+        const json_t *ll = json_object_get(e, "loglinear");
+        if (json_is_object(ll))
+            fprintf(f, "- Log-log line ln L = c + s ln M: slope s = %s ± %s (SE), intercept c = %s\n",
+                    fmt("%.5f", jnum(ll, "slope")), fmt("%.5f", jnum(ll, "slope_se")),
+                    fmt("%.4f", jnum(ll, "intercept")));
+        put_warnings(f, e);
+        fputc('\n', f);
+    }
+
+    /* Engram against OverEncoding at the largest slot count both have */
+    int ne = distinct_values(c, 2, NULL, "engram", slots);
+    double *other = slots + ne;
+    int no = distinct_values(c, 2, NULL, "overencoding", other);
+    if (ne && no) {
+        double best_e = NAN, best_o = NAN;
+        for (int i = 0; i < ne; i++)
+            for (int j = 0; j < no; j++)
+                if (fabs(slots[i] / other[j] - 1) <= 0.02 && !(slots[i] <= best_e)) {
+                    point pe, po;
+                    point_key ke = {.use_memory = 1, .use_slots = 1, .memory = "engram", .slots = (long)slots[i]};
+                    point_key ko = {.use_memory = 1, .use_slots = 1, .memory = "overencoding", .slots = (long)other[j]};
+                    point_collect(c, &ke, &pe);
+                    point_collect(c, &ko, &po);
+                    if (pe.n_ok && po.n_ok) {
+                        best_e = slots[i];
+                        best_o = other[j];
+                    }
+                }
+        fputs("### Engram against OverEncoding\n\n", f);
+        if (isfinite(best_e)) {
+            point pe, po;
+            point_key ke = {.use_memory = 1, .use_slots = 1, .memory = "engram", .slots = (long)best_e};
+            point_key ko = {.use_memory = 1, .use_slots = 1, .memory = "overencoding", .slots = (long)best_o};
+            point_collect(c, &ke, &pe);
+            point_collect(c, &ko, &po);
+            double d = pe.mean - po.mean;
+            char at[96];
+            if (best_e == best_o)
+                snprintf(at, sizeof at, "%.0f slots", best_e);
+            else
+                snprintf(at, sizeof at, "%.0f (Engram) and %.0f (OverEncoding) slots", best_e, best_o);
+            fprintf(f, "At %s, the largest count both have, Engram's loss minus OverEncoding's is %s nats (%s vs %s",
+                    at, fmt("%+.4f", d), fmt_loss(pe.mean), fmt_loss(po.mean));
+            if (pe.n_ok > 1 && po.n_ok > 1)
+                fprintf(f, "; Welch SE %s", fmt_loss(sqrt(pe.sd * pe.sd / pe.n_ok + po.sd * po.sd / po.n_ok)));
+            else
+                fputs("; no SE: one run on a side", f);
+            fprintf(f, "): Engram is %s. Engram's P_tot there is %s, OverEncoding's %s (its rows are d_model wide).\n\n",
+                    d < 0 ? "lower" : d > 0 ? "higher" : "equal",
+                    fmt_eng(pe.plan ? pe.plan->p_tot : pe.row ? pe.row->p_tot : NAN),
+                    fmt_eng(po.plan ? po.plan->p_tot : po.row ? po.row->p_tot : NAN));
+        } else {
+            fputs("No slot count has finished runs of both Engram and OverEncoding.\n\n", f);
+        }
+    }
+}
+
+typedef struct {
+    const char *label;
+    point p;
+} grid_point;
+
+static int cmp_grid(const void *a, const void *b)
+{
+    const grid_point *x = a, *y = b;
+    double mx = x->p.n_ok ? x->p.mean : INFINITY, my = y->p.n_ok ? y->p.mean : INFINITY;
+    return (mx > my) - (mx < my);
+}
+
+static void put_grid(FILE *f, const report_ctx *c)
+{
+    fputs("## Grid study\n\n", f);
+    const json_t *grid = c->fit ? json_object_get(c->fit, "grid") : NULL;
+    int total = c->n_plan + c->n_rows;
+    grid_point *g = calloc((size_t)total + 1, sizeof *g);
+    if (!g)
+        return;
+    int n = 0;
+    for (int i = 0; i < total; i++) {
+        const char *label = i < c->n_plan ? c->plan[i].label : c->rows[i - c->n_plan].label;
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = strcmp(g[j].label, label) == 0;
+        if (!seen)
+            g[n++].label = label;
+    }
+    for (int i = 0; i < n; i++) {
+        point_key k = {.use_label = 1, .label = g[i].label};
+        point_collect(c, &k, &g[i].p);
+    }
+    qsort(g, (size_t)n, sizeof *g, cmp_grid);
+    const char *ref = NULL;
+    size_t gi;
+    const json_t *ge;
+    json_array_foreach(grid, gi, ge) if (json_is_true(json_object_get(ge, "reference"))) ref =
+        json_string_value(json_object_get(ge, "label"));
+    if (!c->fit)
+        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`), so there are no deltas; the means "
+              "are measured.\n\n", f);
+    if (ref)
+        fprintf(f, "Sorted by mean validation loss; delta = mean minus the reference `%s`'s, SE the Welch standard "
+                   "error of that difference.\n\n", ref);
+    fputs("| label | n | val loss (mean ± sd) | delta to reference | SE |\n", f);
+    fputs("|:---|---:|---:|---:|---:|\n", f);
+    for (int i = 0; i < n; i++) {
+        const json_t *e = NULL;
+        json_array_foreach(grid, gi, ge)
+        {
+            const json_t *l = json_object_get(ge, "label");
+            const char *lt = json_is_string(l) ? json_string_value(l) : "";
+            if (strcmp(lt, g[i].label) == 0 || (strcmp(lt, "-") == 0 && !g[i].label[0]))
+                e = ge;
+        }
+        fputs("| ", f);
+        md_cell(f, g[i].label[0] ? g[i].label : "-");
+        if (e && json_is_true(json_object_get(e, "reference")))
+            fputs(" (reference)", f);
+        int is_ref = e && json_is_true(json_object_get(e, "reference"));
+        fprintf(f, " | %s | %s | %s | %s |\n", fmt_n(&g[i].p), fmt_mean_sd(&g[i].p),
+                e ? fmt("%+.4f", jnum(e, "delta")) : "-", e && !is_ref ? fmt_loss(jnum(e, "delta_se")) : "-");
+    }
+    fputc('\n', f);
+    free(g);
+}
+
+static const char *figure_caption(const char *name)
+{
+    if (strcmp(name, "allocation") == 0)
+        return "Validation loss against rho per budget: mean ± sd over seeds, the fitted U curve, rho* with its 95% "
+               "interval; diverged runs marked with a cross.";
+    if (strcmp(name, "memory") == 0)
+        return "Validation loss against table slots (log x): Engram and OverEncoding with their fitted power laws "
+               "(alpha in the legend).";
+    if (strcmp(name, "rho_star") == 0)
+        return "rho* against budget C (log x) with its 95% intervals; the band is the paper's 0.75-0.8.";
+    if (strcmp(name, "grid") == 0)
+        return "Mean ± sd validation loss per grid label.";
+    if (strncmp(name, "training_", 9) == 0)
+        return "Validation loss against training tokens, one line per run (log.tsv).";
+    return "";
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void put_figures(FILE *f, const report_ctx *c)
+{
+    fputs("## Figures\n\n", f);
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/figures", c->run_dir);
+    DIR *d = opendir(dir);
+    char **names = NULL;
+    int n = 0, cap = 0;
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            size_t len = strlen(de->d_name);
+            if (len <= 4 || strcmp(de->d_name + len - 4, ".png") != 0 || de->d_name[0] == '.')
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                char **grown = realloc(names, (size_t)cap * sizeof *names);
+                if (!grown)
+                    break;
+                names = grown;
+            }
+            if (!(names[n] = strdup(de->d_name)))
+                break;
+            n++;
+        }
+        closedir(d);
+    }
+    if (n == 0) {
+        fputs("No figures: figures/*.png is missing (run `engram-scale plot RUN_DIR`; it needs gnuplot).\n\n", f);
+        free(names);
+        return;
+    }
+    /* the study's own figures first, training curves after */
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            int training = strncmp(names[i], "training_", 9) == 0;
+            if (training != pass)
+                continue;
+            char stem[512];
+            snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 4), names[i]);
+            const char *caption = figure_caption(stem);
+            fprintf(f, "![%s](figures/%s)\n\n", stem, names[i]);
+            fprintf(f, "*Figure `%s`.*%s%s", stem, caption[0] ? " " : "", caption);
+            char svg[2600];
+            snprintf(svg, sizeof svg, "%s/%s.svg", dir, stem);
+            if (es_exists(svg))
+                fprintf(f, " Vector version: [figures/%s.svg](figures/%s.svg).", stem, stem);
+            fputs("\n\n", f);
+        }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static const plan_line *find_plan(const report_ctx *c, const char *id)
+{
+    for (int i = 0; i < c->n_plan; i++)
+        if (strcmp(c->plan[i].id, id) == 0)
+            return &c->plan[i];
+    return NULL;
+}
+
+/* "rho 0.750", "engram 9974 slots", the grid label. */
+static void put_point_name(FILE *f, const result_row *r)
+{
+    if (strcmp(r->kind, "allocation") == 0)
+        fprintf(f, "rho %s", fmt_rho(r->rho));
+    else if (strcmp(r->kind, "memory") == 0)
+        fprintf(f, "%s, %ld slots", r->memory, r->slots);
+    else
+        md_cell(f, r->label[0] ? r->label : "-");
+}
+
+static void put_diverged(FILE *f, const report_ctx *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_rows; i++)
+        n += strcmp(c->rows[i].status, "diverged") == 0;
+    fputs("## Diverged runs\n\n", f);
+    if (!n) {
+        fputs("None.\n\n", f);
+        return;
+    }
+    fprintf(f, "%d run%s diverged (status `diverged` in results.tsv). %s excluded from every mean, sd and fit "
+               "above.\n\n", n, n == 1 ? "" : "s", n == 1 ? "It is" : "They are");
+    fputs("| run | budget | point | seed | stopped at step | planned steps | last val loss |\n", f);
+    fputs("|:---|---:|:---|---:|---:|---:|---:|\n", f);
+    for (int i = 0; i < c->n_rows; i++) {
+        const result_row *r = &c->rows[i];
+        if (strcmp(r->status, "diverged") != 0)
+            continue;
+        const plan_line *p = find_plan(c, r->run);
+        fprintf(f, "| `%s` | %s | ", r->run, r->budget > 0 ? fmt_flops(r->budget) : "-");
+        put_point_name(f, r);
+        fprintf(f, " | %llu | %ld | %s | %s |\n", (unsigned long long)r->seed, r->steps,
+                p ? fmt("%.0f", (double)p->steps) : "-", fmt_loss(r->val_loss));
+    }
+    fputc('\n', f);
+}
+
+static void put_all_runs(FILE *f, const report_ctx *c)
+{
+    fputs("## All runs\n\n", f);
+    fputs("Every row of results.tsv, in its order (parameters exact).\n\n", f);
+    fputs("| run | point | seed | E | slots | P_tot | P_act | tokens | steps | val loss | best val loss | train loss | "
+          "seconds | status |\n", f);
+    fputs("|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n", f);
+    for (int i = 0; i < c->n_rows; i++) {
+        const result_row *r = &c->rows[i];
+        fprintf(f, "| `%s` | ", r->run);
+        if (r->budget > 0 && strcmp(r->kind, "allocation") == 0)
+            fprintf(f, "C %s, ", fmt_flops(r->budget));
+        put_point_name(f, r);
+        fprintf(f, " | %llu | %d | %ld | %.0f | %.0f | %.0f | %ld | %s | %s | %s | %.1f | %s |\n",
+                (unsigned long long)r->seed, r->experts, r->slots, r->p_tot, r->p_act, r->tokens, r->steps,
+                fmt_loss(r->val_loss), fmt_loss(r->best_val_loss), fmt_loss(r->train_loss), r->seconds, r->status);
+    }
+    fputc('\n', f);
+}
+
+/* ---- the entry point ---- */
+
+static void infer_kind(report_ctx *c)
+{
+    if (c->ex) {
+        static const char *const names[] = {"allocation", "memory", "grid"};
+        snprintf(c->kind, sizeof c->kind, "%s", names[c->ex->kind]);
+        return;
+    }
+    if (c->n_rows) {
+        snprintf(c->kind, sizeof c->kind, "%s", c->rows[0].kind);
+        return;
+    }
+    for (int i = 0; i < c->n_plan; i++) {
+        const char *k = !isnan(c->plan[i].rho) ? "allocation" : c->plan[i].label[0] ? "grid" : "memory";
+        snprintf(c->kind, sizeof c->kind, "%s", k);
+        return;
+    }
+}
+
+static int load_inputs(report_ctx *c, const char *experiment_path)
+{
+    char path[2048];
+    int rc;
+    snprintf(path, sizeof path, "%s/results.tsv", c->run_dir);
+    if (!es_exists(path))
+        return es_error(ES_EIO, "cannot write the report: %s does not exist (a sweep writes it)", path);
+    if ((rc = results_read(path, &c->rows, &c->n_rows)))
+        return rc;
+
+    snprintf(path, sizeof path, "%s/plan.tsv", c->run_dir);
+    if (es_exists(path)) {
+        if ((rc = read_plan(path, &c->plan, &c->n_plan)))
+            return rc;
+        c->have_plan = 1;
+    }
+
+    snprintf(path, sizeof path, "%s/fit.json", c->run_dir);
+    if (es_exists(path)) {
+        json_error_t jerr;
+        c->fit = json_load_file(path, 0, &jerr);
+        if (!c->fit)
+            return es_error(ES_EDATA, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
+        if (!json_is_object(c->fit))
+            return es_error(ES_EDATA, "%s: not a fit.json document (no top-level object)", path);
+    }
+
+    if (experiment_path) {
+        snprintf(c->ex_path, sizeof c->ex_path, "%s", experiment_path);
+        if ((rc = experiment_load(experiment_path, NULL, 0, &c->ex)))
+            return es_error_wrap(rc, "report of %s", c->run_dir);
+    } else {
+        snprintf(c->ex_path, sizeof c->ex_path, "%s/experiment.yaml", c->run_dir);
+        if (!es_exists(c->ex_path)) {
+            snprintf(c->ex_note, sizeof c->ex_note, "%s is missing", c->ex_path);
+        } else if (experiment_load(c->ex_path, NULL, 0, &c->ex) != ES_OK) {
+            c->ex = NULL;
+            snprintf(c->ex_note, sizeof c->ex_note, "%s", es_error_message());
+            es_error_clear();
+        }
+    }
+
+    if (c->ex && c->ex->base.name[0]) {
+        snprintf(c->name, sizeof c->name, "%s", c->ex->base.name);
+    } else {
+        const char *base = strrchr(c->run_dir, '/');
+        base = base && base[1] ? base + 1 : c->run_dir;
+        snprintf(c->name, sizeof c->name, "%s", base);
+    }
+    infer_kind(c);
+    return ES_OK;
+}
+
+static void put_fit_notes(FILE *f, const report_ctx *c)
+{
+    int section_says = strcmp(c->kind, "allocation") == 0 || strcmp(c->kind, "memory") == 0 ||
+                       strcmp(c->kind, "grid") == 0;
+    if (!c->fit && section_says)
+        return; /* the study's section says so */
+    if (!c->fit) {
+        fputs("No fit: fit.json is missing, so rho*, the gain and the power laws are not reported (run "
+              "`engram-scale fit RUN_DIR`, then this report again).\n\n", f);
+        return;
+    }
+    const json_t *w = json_object_get(c->fit, "warnings");
+    if (json_array_size(w)) {
+        fputs("Warnings of the fit, for the whole file:\n\n", f);
+        put_warnings(f, c->fit);
+        fputc('\n', f);
+    }
+    const json_t *seed = json_object_get(c->fit, "bootstrap_seed");
+    if (json_is_integer(seed))
+        fprintf(f, "Fits are read from fit.json (bootstrap seed %lld).\n\n", (long long)json_integer_value(seed));
+}
+
+int report_write(const char *run_dir, const char *experiment_path_or_null, const char *command_line,
+                 const char *commit_or_null)
+{
+    if (!run_dir || !*run_dir)
+        return es_error(ES_EINVAL, "report: no run folder given");
+    report_ctx c;
+    memset(&c, 0, sizeof c);
+    c.run_dir = run_dir;
+    int rc = load_inputs(&c, experiment_path_or_null);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    double *scratch = NULL;
+    if (rc)
+        goto done;
+    /* room for two lists of distinct values over the plan and the results */
+    scratch = malloc(sizeof *scratch * (size_t)(2 * (c.n_plan + c.n_rows) + 2));
+    f = open_memstream(&text, &len);
+    if (!scratch || !f) {
+        rc = es_error(ES_ENOMEM, "cannot format the report of %s: out of memory", run_dir);
+        goto done;
+    }
+    put_provenance(f, &c, command_line, commit_or_null);
+    put_setup(f, &c, scratch);
+    put_fit_notes(f, &c);
+    if (strcmp(c.kind, "allocation") == 0)
+        put_allocation(f, &c, scratch, scratch + c.n_plan + c.n_rows + 1);
+    else if (strcmp(c.kind, "memory") == 0)
+        put_memory(f, &c, scratch);
+    else if (strcmp(c.kind, "grid") == 0)
+        put_grid(f, &c);
+    put_figures(f, &c);
+    put_diverged(f, &c);
+    put_all_runs(f, &c);
+    if (fclose(f) != 0) {
+        f = NULL;
+        rc = es_error(ES_ENOMEM, "cannot format the report of %s", run_dir);
+        goto done;
+    }
+    f = NULL;
+    char path[2048];
+    if (snprintf(path, sizeof path, "%s/report.md", run_dir) >= (int)sizeof path) {
+        rc = es_error(ES_EINVAL, "run folder path too long: %s", run_dir);
+        goto done;
+    }
+    rc = file_write_atomic(path, text, len);
+done:
+    if (f)
+        fclose(f);
+    free(text);
+    free(scratch);
+    free(c.plan);
+    free(c.rows);
+    json_decref(c.fit);
+    if (c.ex)
+        experiment_free(c.ex);
+    return rc;
+}

@@ -1,0 +1,312 @@
+/* report.md from hand-made run folders (mkdtemp): plan.tsv written as
+ * plan_write_tsv does, results.tsv with results_append, fit.json by hand or
+ * with fit_run_dir, a stand-in figure. Checks the key numbers, the figure
+ * link, the diverged and missing runs, the report without fit.json and the
+ * error for a missing results.tsv. No training, no corpus. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "fit/fit.h"
+#include "study/report.h"
+#include "study/results.h"
+
+static const char PLAN_HEADER[] = "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\t"
+                                  "tokens\tsteps\tflops\test_seconds\tlabel\n";
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static char *read_report(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *text;
+    size_t len;
+    assert_int_equal(es_read_file(path, &text, &len), ES_OK);
+    return text;
+}
+
+static void expect(const char *text, const char *needle)
+{
+    if (!strstr(text, needle)) {
+        print_error("report.md lacks \"%s\":\n%s\n", needle, text);
+        fail();
+    }
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* One budget 1e12, rho {0, 0.5, 0.75, 1} x seeds {1, 2}: rho 0.5 seed 2
+ * diverged at step 37, rho 1 seed 2 missing. */
+static void make_allocation_dir(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/es-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    static const double rhos[] = {0, 0.5, 0.75, 1};
+    static const double loss[4][2] = {{3.2, 3.3}, {3.15, NAN}, {3.1, 3.12}, {3.25, NAN}};
+    char plan[4096] = "";
+    strcat(plan, PLAN_HEADER);
+    char results[512];
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    for (int r = 0; r < 4; r++)
+        for (int s = 1; s <= 2; s++) {
+            char id[64], line[512];
+            snprintf(id, sizeof id, "C1e12-rho%.4f-s%d", rhos[r], s);
+            int experts = 2 + (int)(rhos[r] * 60);
+            long slots = (long)((1 - rhos[r]) * 100000);
+            snprintf(line, sizeof line, "%s\t1e+12\t%g\t%d\tengram\t%d\t%ld\t1680000\t420000\t2.5e6\t4e5\t100\t1e12\t0.0\t-\n",
+                     id, rhos[r], s, experts, slots);
+            strcat(plan, line);
+            if (r == 3 && s == 2)
+                continue; /* missing */
+            result_row row;
+            memset(&row, 0, sizeof row);
+            snprintf(row.run, sizeof row.run, "%s", id);
+            snprintf(row.kind, sizeof row.kind, "allocation");
+            row.budget = 1e12;
+            row.rho = rhos[r];
+            snprintf(row.memory, sizeof row.memory, "engram");
+            row.slots = slots;
+            row.seed = (uint64_t)s;
+            row.experts = experts;
+            row.p_tot = 1680000;
+            row.p_act = 420000;
+            row.flops_per_token = 2.5e6;
+            row.tokens = 4e5;
+            row.steps = 100;
+            row.val_loss = row.best_val_loss = loss[r][s - 1];
+            row.train_loss = 3.0;
+            row.seconds = 1.5;
+            snprintf(row.status, sizeof row.status, "ok");
+            if (r == 1 && s == 2) {
+                snprintf(row.status, sizeof row.status, "diverged");
+                row.steps = 37;
+                row.val_loss = 9.5;
+            }
+            assert_int_equal(results_append(results, &row), ES_OK);
+        }
+    write_text(dir, "plan.tsv", plan);
+    write_text(dir, "fit.json",
+               "{\"warnings\": [], \"skipped_diverged\": 1, \"bootstrap_seed\": 1,\n"
+               " \"allocation\": [{\"budget\": 1e12, \"n_runs\": 6, \"model\": \"quadratic\", \"aic_kind\": \"AICc\",\n"
+               "  \"aic\": {\"quadratic\": -40.25, \"asymmetric\": null, \"cubic\": -35.5},\n"
+               "  \"rho_star\": 0.7421, \"rho_star_se\": 0.031, \"rho_star_ci\": [0.6604, 0.8099],\n"
+               "  \"loss_star\": 3.1012, \"loss_star_se\": 0.0021, \"curvature\": 0.35, \"curvature_se\": 0.05,\n"
+               "  \"loss_at_1\": 3.1135, \"gain\": 0.0123, \"gain_ci\": [0.0041, 0.0199], \"interior\": true,\n"
+               "  \"bootstrap\": {\"samples\": 1000, \"failed\": 2, \"no_minimum\": 3, \"interval\": \"percentile\"},\n"
+               "  \"warnings\": [\"budget 1e+12: a test warning, kept verbatim\"]}],\n"
+               " \"memory\": [], \"grid\": []}\n");
+    char figures[512];
+    snprintf(figures, sizeof figures, "%s/figures", dir);
+    assert_int_equal(es_mkdir_p(figures), ES_OK);
+    write_text(figures, "allocation.png", "not really a png");
+}
+
+static void test_allocation_report(void **state)
+{
+    (void)state;
+    char dir[128];
+    make_allocation_dir(dir, sizeof dir);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study demo.yaml --threads 1", "abc1234"), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "engram-scale study demo.yaml --threads 1");
+    expect(text, "Commit: abc1234");
+    expect(text, "Sweep kind: allocation");
+    expect(text, "1.0e12");
+    expect(text, "1.68M");
+    /* the measured table: rho 0 seeds 3.2 and 3.3 */
+    expect(text, "| 0.000 | 2 | 100000 | 1.68M | 420k | 400k | 2 | 3.2500 ± 0.0707 |");
+    expect(text, "| 0.500 | 32 | 50000 | 1.68M | 420k | 400k | 1 of 2 (1 diverged) | 3.1500 |");
+    expect(text, "| 1.000 | 62 | 0 | 1.68M | 420k | 400k | 1 of 2 (1 missing) | 3.2500 |");
+    /* the fit */
+    expect(text, "rho* = 0.742 ± 0.031 (SE); 95% interval [0.660, 0.810]");
+    expect(text, "L(1) - L* = 3.1135 - 3.1012 = 0.0123 nats; 95% interval [0.0041, 0.0199]");
+    expect(text, "Interior minimum: yes");
+    expect(text, "quadratic -40.2");
+    expect(text, "Warning: budget 1e+12: a test warning, kept verbatim");
+    expect(text, "The minimum is interior: rho* = 0.742 [0.660, 0.810]; the best allocation beats pure MoE by "
+                 "0.0123 [0.0041, 0.0199] nats.");
+    /* figures, diverged and missing runs */
+    expect(text, "![allocation](figures/allocation.png)");
+    expect(text, "| `C1e12-rho0.5000-s2` | 1.0e12 | rho 0.500 | 2 | 37 | 100 | 9.5000 |");
+    expect(text, "excluded from every mean, sd and fit");
+    expect(text, "**The study is incomplete**: 1 of 8 planned runs has no result");
+    expect(text, "- `C1e12-rho1.0000-s2`");
+    expect(text, "6 finished, 1 diverged, 1 missing");
+    free(text);
+
+    /* without fit.json: the tables, and a plain "no fit" */
+    char path[256];
+    snprintf(path, sizeof path, "%s/fit.json", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study x.yaml", NULL), ES_OK);
+    text = read_report(dir);
+    expect(text, "No fit: fit.json is missing");
+    expect(text, "Commit: unknown");
+    expect(text, "| 0.000 | 2 | 100000 | 1.68M | 420k | 400k | 2 | 3.2500 ± 0.0707 |");
+    assert_null(strstr(text, "rho* ="));
+    free(text);
+
+    /* a malformed fit.json is an error naming it */
+    write_text(dir, "fit.json", "{not json");
+    assert_int_equal(report_write(dir, NULL, "x", NULL), ES_EDATA);
+    assert_non_null(strstr(es_error_message(), "fit.json"));
+    remove_tree(dir);
+}
+
+static void test_missing_results(void **state)
+{
+    (void)state;
+    char dir[128];
+    snprintf(dir, sizeof dir, "/tmp/es-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_text(dir, "plan.tsv", PLAN_HEADER);
+    assert_int_equal(report_write(dir, NULL, "x", NULL), ES_EIO);
+    assert_non_null(strstr(es_error_message(), "results.tsv"));
+    char path[256];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    assert_false(es_exists(path));
+
+    /* a malformed plan.tsv is an error naming file and line */
+    write_text(dir, "plan.tsv", "run\tbudget\n");
+    write_text(dir, "results.tsv", "");
+    result_row row = {.budget = 1e12, .rho = 0.5, .slots = 10, .seed = 1, .val_loss = 3, .steps = 1};
+    snprintf(row.run, sizeof row.run, "r1");
+    snprintf(row.kind, sizeof row.kind, "allocation");
+    snprintf(row.memory, sizeof row.memory, "engram");
+    snprintf(row.status, sizeof row.status, "ok");
+    snprintf(path, sizeof path, "%s/results.tsv", dir);
+    unlink(path);
+    assert_int_equal(results_append(path, &row), ES_OK);
+    assert_int_equal(report_write(dir, NULL, "x", NULL), ES_EDATA);
+    assert_non_null(strstr(es_error_message(), "plan.tsv:1"));
+
+    /* without plan.tsv the report still comes, saying what it cannot know */
+    snprintf(path, sizeof path, "%s/plan.tsv", dir);
+    unlink(path);
+    assert_int_equal(report_write(dir, NULL, "x", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "plan.tsv is missing");
+    free(text);
+
+    /* an experiment file given explicitly must load */
+    assert_int_not_equal(report_write(dir, "/nonexistent/experiment.yaml", "x", NULL), ES_OK);
+    assert_non_null(strstr(es_error_message(), "/nonexistent/experiment.yaml"));
+    remove_tree(dir);
+}
+
+static void add_row(const char *results, const char *id, const char *kind, const char *memory, long slots,
+                    const char *label, uint64_t seed, double loss)
+{
+    result_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.run, sizeof row.run, "%s", id);
+    snprintf(row.kind, sizeof row.kind, "%s", kind);
+    snprintf(row.memory, sizeof row.memory, "%s", memory);
+    snprintf(row.status, sizeof row.status, "ok");
+    snprintf(row.label, sizeof row.label, "%s", label);
+    row.budget = 2e10;
+    row.rho = NAN;
+    row.slots = slots;
+    row.seed = seed;
+    row.p_tot = 1e5 + (double)slots * (strcmp(memory, "engram") == 0 ? 8 : 32);
+    row.p_act = 5e4;
+    row.tokens = 1e5;
+    row.steps = 50;
+    row.val_loss = row.best_val_loss = loss;
+    row.train_loss = loss;
+    row.seconds = 1;
+    assert_int_equal(results_append(results, &row), ES_OK);
+}
+
+/* Memory and grid studies, fitted by lib/fit (a small bootstrap). */
+static void test_memory_and_grid(void **state)
+{
+    (void)state;
+    char dir[128], results[256];
+    snprintf(dir, sizeof dir, "/tmp/es-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    static const long slots[] = {1000, 3000, 10000, 30000};
+    for (int i = 0; i < 4; i++)
+        for (int s = 1; s <= 2; s++) {
+            char id[64];
+            double m = (double)slots[i], jitter = 0.002 * (s == 1 ? 1 : -1);
+            snprintf(id, sizeof id, "engram-%ld-s%d", slots[i], s);
+            add_row(results, id, "memory", "engram", slots[i], "", (uint64_t)s, 3.0 + 4 * pow(m, -0.3) + jitter);
+            snprintf(id, sizeof id, "overencoding-%ld-s%d", slots[i], s);
+            add_row(results, id, "memory", "overencoding", slots[i], "", (uint64_t)s,
+                    3.1 + 4 * pow(m, -0.25) - jitter);
+        }
+    fit_options opt = {.bootstrap = 40, .seed = 1};
+    json_t *fit;
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study mem.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "Sweep kind: memory");
+    expect(text, "### Engram");
+    expect(text, "### OverEncoding");
+    expect(text, "alpha = 0.3");
+    expect(text, "slope s = -");
+    expect(text, "At 30000 slots, the largest count both have, Engram's loss minus OverEncoding's is");
+    expect(text, "Welch SE");
+    expect(text, "No figures");
+    free(text);
+    remove_tree(dir);
+
+    /* grid */
+    assert_non_null(mkdtemp(strcpy(dir, "/tmp/es-report-XXXXXX")));
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    add_row(results, "p00-s1", "grid", "engram", 5000, "baseline", 1, 4.30);
+    add_row(results, "p00-s2", "grid", "engram", 5000, "baseline", 2, 4.32);
+    add_row(results, "p01-s1", "grid", "engram", 5000, "model.engram.gate=off", 1, 4.40);
+    add_row(results, "p01-s2", "grid", "engram", 5000, "model.engram.gate=off", 2, 4.44);
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study grid.yaml", NULL), ES_OK);
+    text = read_report(dir);
+    expect(text, "Sweep kind: grid");
+    expect(text, "| baseline (reference) | 2 | 4.3100 ± 0.0141 | +0.0000 | - |");
+    expect(text, "| model.engram.gate=off | 2 | 4.4200 ± 0.0283 | +0.1100 | 0.0224 |");
+    /* sorted by mean: the baseline first */
+    assert_true(strstr(text, "| baseline") < strstr(text, "| model.engram.gate=off"));
+    free(text);
+    remove_tree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allocation_report),
+        cmocka_unit_test(test_missing_results),
+        cmocka_unit_test(test_memory_and_grid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
