@@ -28,13 +28,9 @@ static const char HELP[] =
 int cmd_bench(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("bench", argc, argv, "set json threads steps", 1, &opt);
-    if (rc)
+    int rc = cli_begin("bench", argc, argv, "set json threads steps", 1, HELP, NULL, &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
     const char *path = opt.n_positional ? opt.positional[0] : "experiments/bench.yaml";
     run_config cfg;
     if (config_load(path, opt.sets, opt.n_sets, &cfg))

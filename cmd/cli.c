@@ -63,6 +63,7 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
     memset(opt, 0, sizeof *opt);
     opt->threads = -1;
     opt->jobs = 1;
+    opt->bootstrap = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
@@ -87,7 +88,7 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             return cli_error(command, EXIT_USAGE, "unknown option '%s' (see engram-scale %s --help)", a, command);
         int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
                           strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0 ||
-                          strcmp(name, "steps") == 0;
+                          strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0;
         const char *value = NULL;
         if (takes_value) {
             if (eq)
@@ -111,6 +112,13 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
         } else if (strcmp(name, "jobs") == 0) {
             if (parse_int(command, name, value, 1, &opt->jobs))
                 return EXIT_USAGE;
+        } else if (strcmp(name, "bootstrap") == 0) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || v < 0 || v > 1000000)
+                return cli_error(command, EXIT_USAGE, "--bootstrap expects a whole number in [0, 1000000], got '%s'",
+                                 value);
+            opt->bootstrap = (int)v;
         } else if (strcmp(name, "steps") == 0) {
             if (parse_int(command, name, value, 1, &opt->steps))
                 return EXIT_USAGE;
@@ -131,4 +139,19 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
         }
     }
     return 0;
+}
+
+int cli_begin(const char *command, int argc, char **argv, const char *allowed, int max_positional,
+              const char *help, const char *needs, cli_options *opt)
+{
+    int rc = cli_parse(command, argc, argv, allowed, max_positional, opt);
+    if (rc)
+        return rc;
+    if (opt->help) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (needs && opt->n_positional != 1)
+        return cli_error(command, EXIT_USAGE, "needs %s (see engram-scale %s --help)", needs, command);
+    return -1;
 }

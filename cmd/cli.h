@@ -28,6 +28,7 @@ typedef struct {
     int quiet;                       /* --quiet */
     int steps;                       /* --steps N */
     int no_calibrate;                /* --no-calibrate */
+    int bootstrap;                   /* --bootstrap N (-1: not given) */
 } cli_options;
 
 /* Parses argv after the subcommand name. allowed is a string of option
@@ -35,6 +36,12 @@ typedef struct {
  * error and returns EXIT_USAGE for anything else. */
 int cli_parse(const char *command, int argc, char **argv, const char *allowed, int max_positional,
               cli_options *opt);
+
+/* The start every subcommand shares: parses, prints help for --help, and
+ * checks for the one positional argument `needs` names (NULL: none
+ * required). Returns -1 to go on, else the exit code to return. */
+int cli_begin(const char *command, int argc, char **argv, const char *allowed, int max_positional,
+              const char *help, const char *needs, cli_options *opt);
 
 /* Prints "engram-scale COMMAND: <lib message>" to stderr; returns 1. */
 int cli_fail(const char *command);

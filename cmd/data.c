@@ -33,13 +33,9 @@ static void on_stage(const char *stage, void *ctx)
 int cmd_data(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("data", argc, argv, "set out json force", 1, &opt);
-    if (rc)
+    int rc = cli_begin("data", argc, argv, "set out json force", 1, HELP, NULL, &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
     run_config cfg;
     config_defaults(&cfg);
     if (opt.n_sets) {
@@ -47,6 +43,7 @@ int cmd_data(int argc, char **argv)
         ynode *root;
         if (ytree_load_string("{}", "--set", &root))
             return cli_fail("data");
+        rc = 0;
         for (int i = 0; i < opt.n_sets && rc == 0; i++)
             rc = ytree_set(root, opt.sets[i]);
         if (rc == 0)

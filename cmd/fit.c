@@ -4,7 +4,6 @@
 #include "fit/fit.h"
 
 #include <jansson.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char HELP[] =
@@ -27,47 +26,14 @@ static const char HELP[] =
 
 int cmd_fit(int argc, char **argv)
 {
+    cli_options opt;
+    int rc = cli_begin("fit", argc, argv, "json bootstrap", 1, HELP, "a run folder, e.g. engram-scale fit runs/NAME", &opt);
+    if (rc >= 0)
+        return rc;
     fit_options fopt;
     fit_options_init(&fopt);
-    /* --bootstrap is this command's own option: taken out before the
-     * shared parser sees the rest */
-    char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
-    if (!rest)
-        return cli_error("fit", 1, "out of memory");
-    int nrest = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *value = NULL;
-        if (strncmp(argv[i], "--bootstrap=", 12) == 0) {
-            value = argv[i] + 12;
-        } else if (strcmp(argv[i], "--bootstrap") == 0) {
-            if (i + 1 >= argc) {
-                free(rest);
-                return cli_error("fit", EXIT_USAGE, "option --bootstrap needs a value");
-            }
-            value = argv[++i];
-        } else {
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        char *end;
-        long v = strtol(value, &end, 10);
-        if (*value == '\0' || *end != '\0' || v < 0 || v > 1000000) {
-            free(rest);
-            return cli_error("fit", EXIT_USAGE, "--bootstrap expects a whole number in [0, 1000000], got '%s'", value);
-        }
-        fopt.bootstrap = (int)v;
-    }
-    cli_options opt;
-    int rc = cli_parse("fit", nrest, rest, "json", 1, &opt);
-    free(rest);
-    if (rc)
-        return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("fit", EXIT_USAGE, "expects a run folder (see engram-scale fit --help)");
+    if (opt.bootstrap >= 0)
+        fopt.bootstrap = opt.bootstrap;
     const char *run_dir = opt.positional[0];
     json_t *doc;
     if (fit_run_dir(run_dir, &fopt, &doc))

@@ -35,15 +35,9 @@ static const char *memory_name(int m)
 int cmd_plan(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("plan", argc, argv, "set json threads no-calibrate", 1, &opt);
-    if (rc)
+    int rc = cli_begin("plan", argc, argv, "set json threads no-calibrate", 1, HELP, "an experiment file, engram-scale plan EXPERIMENT.yaml", &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("plan", EXIT_USAGE, "needs an experiment file: engram-scale plan EXPERIMENT.yaml");
     experiment *ex;
     if (experiment_load(opt.positional[0], opt.sets, opt.n_sets, &ex))
         return cli_fail("plan");

@@ -31,15 +31,9 @@ static const char HELP[] =
 int cmd_plot(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("plot", argc, argv, "json", 1, &opt);
-    if (rc)
+    int rc = cli_begin("plot", argc, argv, "json", 1, HELP, "a run folder, e.g. engram-scale plot runs/NAME", &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("plot", EXIT_USAGE, "expects a run folder, e.g. engram-scale plot runs/NAME (see --help)");
     const char *run_dir = opt.positional[0];
     char **files;
     int n;

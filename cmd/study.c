@@ -48,15 +48,9 @@ static void source_commit(char *buf, size_t size)
 int cmd_study(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("study", argc, argv, "set out jobs threads", 1, &opt);
-    if (rc)
+    int rc = cli_begin("study", argc, argv, "set out jobs threads", 1, HELP, "an experiment file, engram-scale study EXPERIMENT.yaml", &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("study", EXIT_USAGE, "needs an experiment file: engram-scale study EXPERIMENT.yaml");
     char out_dir[4096];
     rc = sweep_main("study", opt.positional[0], &opt, 1, 1, out_dir);
     if (rc)

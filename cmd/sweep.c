@@ -75,15 +75,9 @@ static int parse_shard(const char *s, int *k, int *n)
 int cmd_sweep(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("sweep", argc, argv, "set out jobs shard threads slurm", 1, &opt);
-    if (rc)
+    int rc = cli_begin("sweep", argc, argv, "set out jobs shard threads slurm", 1, HELP, "an experiment file, engram-scale sweep EXPERIMENT.yaml", &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("sweep", EXIT_USAGE, "needs an experiment file: engram-scale sweep EXPERIMENT.yaml");
     int shard_k = 1, shard_n = 1;
     if (opt.shard && parse_shard(opt.shard, &shard_k, &shard_n))
         return cli_error("sweep", EXIT_USAGE, "--shard expects K/N with 1 <= K <= N, got '%s'", opt.shard);

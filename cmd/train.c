@@ -75,15 +75,9 @@ static void on_evaluated(void *ctx, const train_eval *e)
 int cmd_train(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_parse("train", argc, argv, "set out json resume threads", 1, &opt);
-    if (rc)
+    int rc = cli_begin("train", argc, argv, "set out json resume threads", 1, HELP, "a config file, engram-scale train CONFIG.yaml", &opt);
+    if (rc >= 0)
         return rc;
-    if (opt.help) {
-        fputs(HELP, stdout);
-        return 0;
-    }
-    if (opt.n_positional != 1)
-        return cli_error("train", EXIT_USAGE, "needs a config file: engram-scale train CONFIG.yaml");
     run_config cfg;
     if (config_load(opt.positional[0], opt.sets, opt.n_sets, &cfg))
         return cli_fail("train");

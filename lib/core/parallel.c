@@ -41,54 +41,42 @@ static int worth_splitting(int M, int N, int K)
     return thread_count > 1 && !omp_in_parallel() && (double)M * N * K >= 262144.0 && M >= 32;
 }
 
-void es_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                float beta, float *C, int ldc)
+/* C = alpha op(A) B' + beta C with op(A) = A or A^T, split into row blocks
+ * of C, one serial sgemm per thread. Rows of C are rows of A, or columns of
+ * A when it is transposed. */
+static void gemm_split(int transpose_a, int transpose_b, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc)
 {
+    enum CBLAS_TRANSPOSE ta = transpose_a ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = transpose_b ? CblasTrans : CblasNoTrans;
     if (!worth_splitting(M, N, K)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 #pragma omp parallel num_threads(thread_count)
     {
         int m0, m1;
         split_rows(M, omp_get_thread_num(), omp_get_num_threads(), &m0, &m1);
+        const float *a = transpose_a ? A + m0 : A + (long)m0 * lda;
         if (m1 > m0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m1 - m0, N, K, alpha, A + (long)m0 * lda, lda,
-                        B, ldb, beta, C + (long)m0 * ldc, ldc);
+            cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, N, K, alpha, a, lda, B, ldb, beta, C + (long)m0 * ldc, ldc);
     }
 }
 
-void es_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                float beta, float *C, int ldc)
+void es_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc)
 {
-    if (!worth_splitting(M, N, K)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-#pragma omp parallel num_threads(thread_count)
-    {
-        int m0, m1;
-        split_rows(M, omp_get_thread_num(), omp_get_num_threads(), &m0, &m1);
-        if (m1 > m0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, N, K, alpha, A + (long)m0 * lda,
-                        lda, B, ldb, beta, C + (long)m0 * ldc, ldc);
-    }
+    gemm_split(0, 1, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void es_gemm_tn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                float beta, float *C, int ldc)
+void es_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc)
 {
-    if (!worth_splitting(M, N, K)) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    /* Rows of C are columns of A: each thread takes a column block of A. */
-#pragma omp parallel num_threads(thread_count)
-    {
-        int m0, m1;
-        split_rows(M, omp_get_thread_num(), omp_get_num_threads(), &m0, &m1);
-        if (m1 > m0)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m1 - m0, N, K, alpha, A + m0, lda, B, ldb,
-                        beta, C + (long)m0 * ldc, ldc);
-    }
+    gemm_split(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void es_gemm_tn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc)
+{
+    gemm_split(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

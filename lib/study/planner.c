@@ -100,6 +100,17 @@ static void add_seeds(plan *p, const experiment *ex, const plan_run *proto, int 
     }
 }
 
+/* Sizes a point's run and adds it once per seed. */
+static int add_point(plan *p, const experiment *ex, const dataset *ds, plan_run *proto, double budget, int *cap)
+{
+    int rc = size_run(proto, ds, budget);
+    if (rc == ES_OK)
+        rc = grow(p, cap, ex->n_seeds);
+    if (rc == ES_OK)
+        add_seeds(p, ex, proto, p->n_runs);
+    return rc;
+}
+
 /* P_act of the pure-MoE model with E experts. */
 static int active_with(model_config m, int experts, int vocab, double *p_act, double *p_tot)
 {
@@ -186,11 +197,8 @@ static int plan_allocation(plan *p, const experiment *ex, const dataset *ds, int
             proto.budget_index = b;
             proto.budget = C;
             proto.rho = rho;
-            if ((rc = size_run(&proto, ds, C)))
+            if ((rc = add_point(p, ex, ds, &proto, C, cap)))
                 return rc;
-            if ((rc = grow(p, cap, ex->n_seeds)))
-                return rc;
-            add_seeds(p, ex, &proto, p->n_runs);
         }
     }
     return ES_OK;
@@ -230,11 +238,8 @@ static int plan_memory(plan *p, const experiment *ex, const dataset *ds, int *ca
             proto.budget_index = 0;
             proto.budget = C;
             proto.rho = NAN;
-            if ((rc = size_run(&proto, ds, C)))
+            if ((rc = add_point(p, ex, ds, &proto, C, cap)))
                 return rc;
-            if ((rc = grow(p, cap, ex->n_seeds)))
-                return rc;
-            add_seeds(p, ex, &proto, p->n_runs);
         }
     }
     return ES_OK;
@@ -273,11 +278,8 @@ static int plan_grid(plan *p, const experiment *ex, const dataset *ds, int *cap)
             proto.budget_index = C > 0 ? 0 : -1;
             proto.budget = C;
             proto.rho = NAN;
-            if ((rc = size_run(&proto, ds, C)))
+            if ((rc = add_point(p, ex, ds, &proto, C, cap)))
                 return rc;
-            if ((rc = grow(p, cap, ex->n_seeds)))
-                return rc;
-            add_seeds(p, ex, &proto, p->n_runs);
         }
     return ES_OK;
 }

@@ -71,29 +71,21 @@ static void put(sink *s, const void *data, size_t n)
         s->failed = 1;
 }
 
-int checkpoint_save(const char *path, const checkpoint_section *sections, int n)
+/* Opens a temporary file beside path (tmp gets its name). */
+static int temp_open(const char *path, char *tmp, size_t size, int *fd)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
+    snprintf(tmp, size, "%s.tmp.%d", path, (int)getpid());
+    *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (*fd < 0)
         return es_error(ES_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    sink s = {fd, 1469598103934665603ULL, 0};
-    put(&s, MAGIC, sizeof MAGIC);
-    uint32_t count = (uint32_t)n;
-    put(&s, &count, sizeof count);
-    for (int i = 0; i < n; i++) {
-        uint32_t len = (uint32_t)strlen(sections[i].name);
-        uint64_t bytes = sections[i].bytes;
-        put(&s, &len, sizeof len);
-        put(&s, sections[i].name, len);
-        put(&s, &bytes, sizeof bytes);
-        put(&s, sections[i].data, sections[i].bytes);
-    }
-    uint64_t hash = s.hash;
-    if (!s.failed && write_all(fd, &hash, sizeof hash))
-        s.failed = 1;
-    if (s.failed || fsync(fd) != 0) {
+    return ES_OK;
+}
+
+/* Syncs and closes the temporary file and renames it over path, so readers
+ * see the old file or the new one; on failure the temporary is removed. */
+static int temp_commit(int fd, const char *tmp, const char *path, int failed)
+{
+    if (failed || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -109,27 +101,37 @@ int checkpoint_save(const char *path, const checkpoint_section *sections, int n)
     return ES_OK;
 }
 
+int checkpoint_save(const char *path, const checkpoint_section *sections, int n)
+{
+    char tmp[1100];
+    int fd, rc = temp_open(path, tmp, sizeof tmp, &fd);
+    if (rc)
+        return rc;
+    sink s = {fd, 1469598103934665603ULL, 0};
+    put(&s, MAGIC, sizeof MAGIC);
+    uint32_t count = (uint32_t)n;
+    put(&s, &count, sizeof count);
+    for (int i = 0; i < n; i++) {
+        uint32_t len = (uint32_t)strlen(sections[i].name);
+        uint64_t bytes = sections[i].bytes;
+        put(&s, &len, sizeof len);
+        put(&s, sections[i].name, len);
+        put(&s, &bytes, sizeof bytes);
+        put(&s, sections[i].data, sections[i].bytes);
+    }
+    uint64_t hash = s.hash;
+    if (!s.failed && write_all(fd, &hash, sizeof hash))
+        s.failed = 1;
+    return temp_commit(fd, tmp, path, s.failed);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t bytes)
 {
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return es_error(ES_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    if (write_all(fd, data, bytes) || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return es_error(ES_EIO, "cannot write %s: %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return es_error(ES_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    fsync_parent(path);
-    return ES_OK;
+    int fd, rc = temp_open(path, tmp, sizeof tmp, &fd);
+    if (rc)
+        return rc;
+    return temp_commit(fd, tmp, path, write_all(fd, data, bytes) != 0);
 }
 
 int checkpoint_open(const char *path, checkpoint **out)
