@@ -1,13 +1,14 @@
 /* Wall-time accounting of the parts of a training step, for `bench`.
  * The model and the trainer bracket their parts with es_prof_begin/end;
  * the cost is two clock reads per part, so it is always on. Only the
- * calling (master) thread records; parts do not nest. */
+ * calling (master) thread records; parts do not nest, except that a part
+ * may pause its caller's (the optimizer pauses for the tables' update). */
 #ifndef ES_CORE_PROFILE_H
 #define ES_CORE_PROFILE_H
 
 typedef enum {
-    PROF_EMBEDDING,  /* token embedding, Engram lookup and OverEncoding */
-    PROF_ENGRAM,     /* Engram gate, projections, conv (not the lookup) */
+    PROF_EMBEDDING,  /* token embedding and OverEncoding */
+    PROF_ENGRAM,     /* all of Engram: lookup, gate, projections, conv, sparse table update */
     PROF_ATTENTION,  /* norms, q/k/v/o projections, RoPE, scores */
     PROF_ROUTING,    /* router, top-k, gather/scatter, balance */
     PROF_EXPERTS,    /* expert (or dense FFN) matrix products */

@@ -76,15 +76,13 @@ void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *
     float inv_sqrt_c = 1.0f / sqrtf((float)C);
 
     /* lookup: e[n] = the rows of all tables, side by side */
-    es_prof_begin(PROF_EMBEDDING);
+    es_prof_begin(PROF_ENGRAM);
     ngram_hash(&L->hasher, cids, N, T, L->table.hit_row);
     L->table.n_hits = N * H;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N * H; i++)
         memcpy(L->e + (size_t)i * W, L->table.data + (size_t)L->table.hit_row[i] * W, sizeof(float) * (size_t)W);
-    es_prof_end(PROF_EMBEDDING);
 
-    es_prof_begin(PROF_ENGRAM);
     es_gemm_nt(N, C, De, 1.0f, L->e, De, L->wv, De, 0.0f, L->v, C);
     if (L->gate_mode != GATE_OFF) {
         es_gemm_nt(N, C, De, 1.0f, L->e, De, L->wk, De, 0.0f, L->k, C);
@@ -217,8 +215,6 @@ void engram_backward(engram_layer *L, float *dh, const float *dy, const float *h
         es_gemm_tn(C, De, N, 1.0f, L->dk, C, L->e, De, 1.0f, L->d_wk, De);
         es_gemm_nn(N, De, C, 1.0f, L->dk, C, L->wk, De, 1.0f, de, De);
     }
-    es_prof_end(PROF_ENGRAM);
-    es_prof_begin(PROF_OPTIMIZER);
     sparse_table_collect(&L->table);
-    es_prof_end(PROF_OPTIMIZER);
+    es_prof_end(PROF_ENGRAM);
 }

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/mem.h"
+#include "core/profile.h"
 
 #include <math.h>
 #include <omp.h>
@@ -79,8 +80,13 @@ void adamw_step(adamw *opt, model *m, double lr)
     }
     const model_config *c = &m->cfg;
     float table_lr = (float)(lr * c->engram.lr_mult);
+    /* the tables' update is Engram's (or OverEncoding's) cost, not AdamW's */
+    es_prof_end(PROF_OPTIMIZER);
+    es_prof_begin(PROF_ENGRAM);
     for (int i = 0; i < m->n_tables; i++)
         sparse_adam_step(m->tables[i], b1, b2, eps, c1, c2, table_lr, (float)(table_lr * c->engram.weight_decay));
+    es_prof_end(PROF_ENGRAM);
+    es_prof_begin(PROF_OPTIMIZER);
 }
 
 /* Elements per block of the norm's sum: fixed, so the result does not
