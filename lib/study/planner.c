@@ -411,8 +411,11 @@ void plan_print(const plan *p, FILE *out)
     }
     for (int b = 0; b < p->n_budgets; b++) {
         const plan_budget *pb = &p->budgets[b];
-        fprintf(out, "budget %.3g FLOPs: P_tot spread %.3f%%, compute spread %.3f%%", pb->budget,
-                100 * pb->p_tot_spread, 100 * pb->c_spread);
+        if (p->kind == SWEEP_ALLOCATION) /* iso-parameter holds within a budget */
+            fprintf(out, "budget %.3g FLOPs: P_tot spread %.3f%%, compute spread %.3f%%", pb->budget,
+                    100 * pb->p_tot_spread, 100 * pb->c_spread);
+        else
+            fprintf(out, "budget %.3g FLOPs: compute spread %.3f%%", pb->budget, 100 * pb->c_spread);
         if (pb->e_max > 0)
             fprintf(out, " (pure MoE: %d experts, P_tot %.4g)", pb->e_max, pb->p_tot_target);
         fputc('\n', out);
