@@ -27,11 +27,6 @@ static const char HELP[] =
 
 static json_t *number_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
-static const char *memory_name(int m)
-{
-    return m == MEMORY_ENGRAM ? "engram" : m == MEMORY_OVERENCODING ? "overencoding" : "none";
-}
-
 int cmd_plan(int argc, char **argv)
 {
     cli_options opt;
@@ -64,7 +59,7 @@ int cmd_plan(int argc, char **argv)
             json_object_set_new(j, "budget", json_real(r->budget));
             json_object_set_new(j, "rho", number_or_null(r->rho));
             json_object_set_new(j, "seed", json_integer((json_int_t)r->seed));
-            json_object_set_new(j, "memory", json_string(memory_name(r->memory)));
+            json_object_set_new(j, "memory", json_string(config_memory_name(r->memory)));
             json_object_set_new(j, "experts", json_integer(r->experts));
             json_object_set_new(j, "slots", json_integer(r->slots));
             json_object_set_new(j, "p_tot", json_real(r->p_tot));

@@ -39,8 +39,11 @@ int moe_layer_alloc(moe_layer *L, int N, int C, int E, int K, int F, int S, floa
     L->row_token = es_calloc(NK, sizeof(int32_t));
     L->slot_row = es_calloc(NK, sizeof(int32_t));
     L->load = es_calloc((size_t)E, sizeof(double));
+    L->fill = es_calloc((size_t)E, sizeof(int32_t));
+    L->freq = es_calloc((size_t)E, sizeof(double));
     if (!L->affinity || !L->aux_grad || !L->gates || !L->xg || !L->h || !L->z || !L->y || !L->shared_h ||
-        !L->shared_z || !L->topk || !L->offset || !L->row_token || !L->slot_row || !L->load) {
+        !L->shared_z || !L->topk || !L->offset || !L->row_token || !L->slot_row || !L->load ||
+        !L->fill || !L->freq) {
         moe_layer_free(L);
         return ES_ENOMEM;
     }
@@ -57,6 +60,8 @@ void moe_layer_free(moe_layer *L)
     free(L->row_token);
     free(L->slot_row);
     free(L->load);
+    free(L->fill);
+    free(L->freq);
     memset(L, 0, sizeof *L);
 }
 
@@ -179,17 +184,13 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
         L->offset[L->topk[i] + 1]++;
     for (int e = 0; e < E; e++)
         L->offset[e + 1] += L->offset[e];
-    {
-        int32_t *fill = malloc(sizeof(int32_t) * (size_t)E);
-        memcpy(fill, L->offset, sizeof(int32_t) * (size_t)E);
-        for (int n = 0; n < N; n++)
-            for (int j = 0; j < K; j++) {
-                int row = fill[L->topk[(size_t)n * K + j]]++;
-                L->row_token[row] = n;
-                L->slot_row[(size_t)n * K + j] = row;
-            }
-        free(fill);
-    }
+    memcpy(L->fill, L->offset, sizeof(int32_t) * (size_t)E);
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < K; j++) {
+            int row = L->fill[L->topk[(size_t)n * K + j]]++;
+            L->row_token[row] = n;
+            L->slot_row[(size_t)n * K + j] = row;
+        }
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N * K; r++)
         memcpy(L->xg + (size_t)r * C, inp + (size_t)L->row_token[r] * C, sizeof(float) * (size_t)C);
@@ -230,7 +231,7 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
     if (L->aux_coef > 0) {
         int B = N / T;
         double total = 0.0;
-        double *f = malloc(sizeof(double) * (size_t)E);
+        double *f = L->freq;
         for (int b = 0; b < B; b++) {
             for (int e = 0; e < E; e++)
                 f[e] = 0.0;
@@ -254,7 +255,6 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
                     g[e] = (float)(scale * (f[e] / Z - as / (Z * Z)));
             }
         }
-        free(f);
         L->aux_loss = L->aux_coef * total / B;
     }
     es_prof_end(PROF_ROUTING);

@@ -46,6 +46,8 @@ typedef struct {
     float *shared_z;       /* [N, SF] */
     double aux_loss;       /* balance loss of the last forward (0 if off) */
     float *aux_grad;       /* [N, E] d aux / d s, from forward */
+    int32_t *fill;         /* [E] scratch: next free grouped row of each expert */
+    double *freq;          /* [E] scratch: a sequence's selection frequencies */
 
     /* statistics since the last moe_stats_reset */
     double *load;          /* [E] rows routed to each expert */

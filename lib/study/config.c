@@ -830,3 +830,8 @@ long config_total_steps(const run_config *cfg)
         return (long)ceil(cfg->train.tokens / ((double)cfg->train.batch * cfg->model.seq_len));
     return cfg->train.steps;
 }
+
+const char *config_memory_name(int memory)
+{
+    return memory >= MEMORY_NONE && memory <= MEMORY_OVERENCODING ? MEMORY_NAMES[memory] : "?";
+}

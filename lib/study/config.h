@@ -88,6 +88,9 @@ typedef struct {
 
 void config_defaults(run_config *cfg);
 
+/* "none", "engram" or "overencoding": the names config files use. */
+const char *config_memory_name(int memory);
+
 /* Loads a config file on top of the defaults, applies the overrides
  * ("key.path=value", in order), checks every key, type and range, then the
  * cross-field rules (config_validate). On error cfg is unspecified. */

@@ -24,11 +24,6 @@ static void format_compact(double x, char *buf, size_t size)
     buf[j] = '\0';
 }
 
-static const char *memory_name(int m)
-{
-    return m == MEMORY_ENGRAM ? "engram" : m == MEMORY_OVERENCODING ? "overencoding" : "none";
-}
-
 /* Room for `more` runs beyond n_runs. */
 static int grow(plan *p, int *cap, int more)
 {
@@ -231,7 +226,7 @@ static int plan_memory(plan *p, const experiment *ex, const dataset *ds, int *ca
                 if ((rc = config_validate(&proto.cfg)))
                     return es_error_wrap(rc, "slots %ld", ex->slots[si]);
                 format_compact((double)ex->slots[si], sbuf, sizeof sbuf);
-                snprintf(proto.id, sizeof proto.id, "%s-M%s", memory_name(mem), sbuf);
+                snprintf(proto.id, sizeof proto.id, "%s-M%s", config_memory_name(mem), sbuf);
             } else {
                 snprintf(proto.id, sizeof proto.id, "none");
             }
@@ -384,7 +379,7 @@ int plan_write_tsv(const plan *p, const char *path)
     for (int i = 0; i < p->n_runs; i++) {
         const plan_run *r = &p->runs[i];
         fprintf(f, "%s\t%.10g\t%.10g\t%llu\t%s\t%d\t%ld\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%.1f\t%s\n", r->id,
-                r->budget, r->rho, (unsigned long long)r->seed, memory_name(r->memory), r->experts, r->slots, r->p_tot,
+                r->budget, r->rho, (unsigned long long)r->seed, config_memory_name(r->memory), r->experts, r->slots, r->p_tot,
                 r->p_act, r->flops_per_token, r->tokens, r->steps, r->flops, r->est_seconds,
                 r->label[0] ? r->label : "-");
     }
@@ -406,7 +401,7 @@ void plan_print(const plan *p, FILE *out)
         if (r->est_seconds > 0)
             snprintf(est, sizeof est, "%.0fs", r->est_seconds);
         fprintf(out, "%-26s %9.3g %6s %-12s %5d %9ld %10.4g %10.4g %9.4g %10.4g %7ld %8s%s%s\n", r->id, r->budget, rho,
-                memory_name(r->memory), r->experts, r->slots, r->p_tot, r->p_act, r->flops_per_token, r->tokens,
+                config_memory_name(r->memory), r->experts, r->slots, r->p_tot, r->p_act, r->flops_per_token, r->tokens,
                 r->steps, est, r->label[0] ? "  " : "", r->label);
     }
     for (int b = 0; b < p->n_budgets; b++) {

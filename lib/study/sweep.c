@@ -24,11 +24,6 @@ static const char *kind_name(sweep_kind k)
     return k == SWEEP_ALLOCATION ? "allocation" : k == SWEEP_MEMORY ? "memory" : "grid";
 }
 
-static const char *memory_name(int m)
-{
-    return m == MEMORY_ENGRAM ? "engram" : m == MEMORY_OVERENCODING ? "overencoding" : "none";
-}
-
 int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir)
 {
     int rc = es_mkdir_p(out_dir);
@@ -84,7 +79,7 @@ void sweep_result_row(const plan *p, const plan_run *r, const train_result *res,
     snprintf(row->kind, sizeof row->kind, "%s", kind_name(p->kind));
     row->budget = r->budget;
     row->rho = r->rho;
-    snprintf(row->memory, sizeof row->memory, "%s", memory_name(r->memory));
+    snprintf(row->memory, sizeof row->memory, "%s", config_memory_name(r->memory));
     row->slots = r->slots;
     row->seed = r->seed;
     row->experts = r->experts;

@@ -12,62 +12,15 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "tmpfiles.h"
 #include "study/config.h"
 
-enum { MAX_FILES = 8, PATH_MAX_LEN = 160 };
-
-typedef struct {
-    char dir[64];
-    char path[MAX_FILES][PATH_MAX_LEN];
-    int n_paths;
-} tmp_files;
-
-static int setup(void **state)
-{
-    tmp_files *t = calloc(1, sizeof *t);
-    if (!t)
-        return -1;
-    snprintf(t->dir, sizeof t->dir, "/tmp/test_config.XXXXXX");
-    if (!mkdtemp(t->dir)) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tmp_files *t = *state;
-    for (int i = 0; i < t->n_paths; i++)
-        unlink(t->path[i]);
-    rmdir(t->dir);
-    free(t);
-    return 0;
-}
-
-static char *tmp_path(tmp_files *t, const char *name)
-{
-    assert_true(t->n_paths < MAX_FILES);
-    char buf[PATH_MAX_LEN];
-    snprintf(buf, sizeof buf, "%s/%s", t->dir, name);
-    char *path = t->path[t->n_paths++];
-    memcpy(path, buf, sizeof buf);
-    return path;
-}
-
-static void assert_message_has(const char *needle)
-{
-    const char *msg = es_error_message();
-    if (!strstr(msg, needle))
-        fail_msg("error message '%s' lacks '%s'", msg, needle);
-}
 
 /* Loads text as small.yaml (removed again) with overrides; returns the code. */
 static int load_text(void **state, const char *text, const char *const *overrides, int n, run_config *cfg)
 {
     tmp_files *t = *state;
-    char path[PATH_MAX_LEN];
+    char path[TMP_PATH_LEN];
     snprintf(path, sizeof path, "%s/small.yaml", t->dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -380,7 +333,7 @@ static void test_duplicate_key(void **state)
 static void test_missing_file(void **state)
 {
     tmp_files *t = *state;
-    char path[PATH_MAX_LEN];
+    char path[TMP_PATH_LEN];
     snprintf(path, sizeof path, "%s/nope.yaml", t->dir);
     run_config cfg;
     assert_int_equal(config_load(path, NULL, 0, &cfg), ES_EIO);
@@ -751,23 +704,23 @@ static void test_total_steps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_file_sets_every_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_overrides, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overrides_win_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cross_field_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_overrides, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_total_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_full_file_sets_every_key, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_syntax_error, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_keys, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_types, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_key, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_overrides, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_overrides_win_in_order, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_cross_field_rules, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_errors, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_overrides, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_rules, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_round_trip, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_total_steps, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

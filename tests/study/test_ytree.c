@@ -11,48 +11,8 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "tmpfiles.h"
 #include "study/ytree.h"
-
-typedef struct {
-    char dir[64];
-    char path[8][128];
-    int n_paths;
-} tmp_files;
-
-static int setup(void **state)
-{
-    tmp_files *t = calloc(1, sizeof *t);
-    if (!t)
-        return -1;
-    snprintf(t->dir, sizeof t->dir, "/tmp/test_ytree.XXXXXX");
-    if (!mkdtemp(t->dir)) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tmp_files *t = *state;
-    for (int i = 0; i < t->n_paths; i++)
-        unlink(t->path[i]);
-    rmdir(t->dir);
-    free(t);
-    return 0;
-}
-
-/* A path in the test's temp folder, removed at teardown. */
-static char *tmp_path(tmp_files *t, const char *name)
-{
-    assert_true(t->n_paths < 8);
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s/%s", t->dir, name);
-    char *path = t->path[t->n_paths++];
-    memcpy(path, buf, sizeof buf);
-    return path;
-}
 
 /* A file in the test's temp folder with the given text; returns its path. */
 static const char *write_file(void **state, const char *name, const char *text)
@@ -65,12 +25,6 @@ static const char *write_file(void **state, const char *name, const char *text)
     return path;
 }
 
-static void assert_message_has(const char *needle)
-{
-    const char *msg = es_error_message();
-    if (!strstr(msg, needle))
-        fail_msg("error message '%s' lacks '%s'", msg, needle);
-}
 
 static void test_load_nested_with_lines(void **state)
 {
@@ -355,16 +309,16 @@ static void test_write_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_load_nested_with_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_documents_are_empty_maps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syntax_error_names_file_line_col, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_aliases_and_complex_keys_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_scalars_lists_maps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_nested_with_lines, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_documents_are_empty_maps, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_syntax_error_names_file_line_col, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_key, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_aliases_and_complex_keys_rejected, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_set_scalars_lists_maps, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_set_errors, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_clone, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_round_trip, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
