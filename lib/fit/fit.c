@@ -122,9 +122,10 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
     double *x = malloc(cap * sizeof(double)), *y = malloc(cap * sizeof(double));
     double *budgets = malloc(cap * sizeof(double));
     const char **labels = malloc(cap * sizeof(char *));
+    uint64_t *seeds = malloc(cap * sizeof(uint64_t));
     json_t *doc = json_object();
     int rc = ES_OK;
-    if (!alloc_idx || !mem_idx || !grid_idx || !x || !y || !budgets || !labels) {
+    if (!alloc_idx || !mem_idx || !grid_idx || !x || !y || !budgets || !labels || !seeds) {
         rc = es_error(ES_ENOMEM, "out of memory fitting %d runs of %s", n, source);
         goto done;
     }
@@ -217,8 +218,9 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
     for (int i = 0; i < ng; i++) {
         labels[i] = rows[grid_idx[i]].label;
         y[i] = rows[grid_idx[i]].val_loss;
+        seeds[i] = rows[grid_idx[i]].seed;
     }
-    json_object_set_new(doc, "grid", ng ? fit_grid(labels, y, ng) : json_array());
+    json_object_set_new(doc, "grid", ng ? fit_grid(labels, y, seeds, ng) : json_array());
     fitted_any |= ng > 0;
 
     if (!fitted_any) {
@@ -229,6 +231,7 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
     json_object_set_new(doc, "bootstrap_seed", json_integer((json_int_t)opt->seed));
 done:
     free(labels);
+    free(seeds);
     free(budgets);
     free(y);
     free(x);
@@ -421,8 +424,10 @@ static void print_memory(FILE *f, const json_t *e)
 
 static void print_grid(FILE *f, const json_t *grid)
 {
-    fputs("\ngrid (sorted by mean val_loss; delta against the reference *)\n", f);
-    fprintf(f, "    %-40s  %3s  %9s  %8s  %9s  %8s\n", "label", "n", "mean", "sd", "delta", "se");
+    fputs("\ngrid (sorted by mean val_loss; delta against the reference *, 95% t interval, paired by seed where "
+          "the seeds match)\n", f);
+    fprintf(f, "    %-40s  %3s  %9s  %8s  %9s  %8s  %21s  %s\n", "label", "n", "mean", "sd", "delta", "se",
+            "95% interval", "method");
     size_t i;
     const json_t *g;
     json_array_foreach(grid, i, g)
@@ -436,7 +441,14 @@ static void print_grid(FILE *f, const json_t *grid)
         put_num(f, "%+*.4f", num(g, "delta"), 9);
         fputs("  ", f);
         put_num(f, "%*.4f", num(g, "delta_se"), 8);
-        fputc('\n', f);
+        const json_t *ci = json_object_get(g, "delta_ci");
+        if (json_is_array(ci))
+            fprintf(f, "  [%+8.4f, %+8.4f]", json_real_value(json_array_get(ci, 0)),
+                    json_real_value(json_array_get(ci, 1)));
+        else
+            fprintf(f, "  %21s", "-");
+        const json_t *m = json_object_get(g, "delta_method");
+        fprintf(f, "  %s\n", json_is_string(m) ? json_string_value(m) : "-");
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* One budget of an allocation study: n runs (rho[i], loss[i]). Returns the
  * budget's entry (never NULL unless out of memory); *fitted is 1 when a
@@ -18,8 +19,11 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
 json_t *fit_memory(const char *memory, const double *slots, const double *loss, int n, const fit_options *opt,
                    int *fitted, char *reason, size_t reason_size);
 
-/* A grid study: n runs with labels ("" for "-"). Returns the array. */
-json_t *fit_grid(const char *const *labels, const double *loss, int n);
+/* A grid study: n runs with labels ("" for "-") and seeds (may be NULL).
+ * Returns the array: per label the mean, sd and the difference to the
+ * reference with its SE, degrees of freedom and 95% t interval, paired by
+ * seed where the seeds match one to one, else Welch. */
+json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n);
 
 /* A JSON real, or null for a non-finite value (jansson refuses NaN). */
 json_t *fit_json_number(double v);

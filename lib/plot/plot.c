@@ -827,7 +827,7 @@ static int figure_grid(job *j)
         double m = point_mean(&stats[k]), sd = point_sd(&stats[k]);
         xmin = fmin(xmin, m - sd);
         xmax = fmax(xmax, m + sd);
-        double delta = NAN, delta_se = NAN;
+        double delta = NAN, delta_lo = NAN, delta_hi = NAN;
         size_t i;
         const json_t *g;
         json_array_foreach(json_object_get(j->fit, "grid"), i, g)
@@ -836,7 +836,11 @@ static int figure_grid(job *j)
             if (!label || strcmp(label, labels[k]) != 0)
                 continue;
             delta = jnum(g, "delta");
-            delta_se = jnum(g, "delta_se");
+            const json_t *ci = json_object_get(g, "delta_ci");
+            if (json_is_array(ci) && json_is_number(json_array_get(ci, 0)) && json_is_number(json_array_get(ci, 1))) {
+                delta_lo = json_number_value(json_array_get(ci, 0));
+                delta_hi = json_number_value(json_array_get(ci, 1));
+            }
             const json_t *is_ref = json_object_get(g, "reference");
             if (json_is_true(is_ref) || (json_is_string(is_ref) && strcmp(json_string_value(is_ref), label) == 0))
                 ref = m;
@@ -844,8 +848,8 @@ static int figure_grid(job *j)
         char text[96] = "";
         if (isfinite(ref) && ref == m && (!isfinite(delta) || delta == 0))
             text[0] = '\0'; /* the dashed line and the legend say it */
-        else if (isfinite(delta) && isfinite(delta_se))
-            snprintf(text, sizeof text, "Δ = %+.4f ± %.4f", delta, delta_se);
+        else if (isfinite(delta) && isfinite(delta_lo))
+            snprintf(text, sizeof text, "Δ = %+.4f [%+.4f, %+.4f]", delta, delta_lo, delta_hi);
         else if (isfinite(delta))
             snprintf(text, sizeof text, "Δ = %+.4f", delta);
         char label[256];

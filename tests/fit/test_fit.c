@@ -267,25 +267,54 @@ static void test_grid(void **state)
     (void)state;
     static table t;
     t.n = 0;
-    const char *labels[3] = {"baseline", "model.engram.gate=off", "model.engram.conv=off"};
-    const double means[3] = {4.00, 4.10, 3.95};
-    for (int l = 0; l < 3; l++)
+    /* three labels on seeds 0..2, one on other seeds (so not paired) */
+    const char *labels[4] = {"baseline", "model.engram.gate=off", "model.engram.conv=off", "model.engram.orders=[2]"};
+    const double loss[4][3] = {{3.99, 4.00, 4.02}, {4.10, 4.10, 4.13}, {3.95, 3.94, 3.98}, {4.01, 4.05, 4.03}};
+    for (int l = 0; l < 4; l++)
         for (int s = 0; s < 3; s++) {
-            result_row *r = add_row(&t, "grid", 1e15, NAN, "engram", 1000, s, means[l] + 0.01 * (s - 1));
+            int seed = l == 3 ? 10 + s : s;
+            result_row *r = add_row(&t, "grid", 1e15, NAN, "engram", 1000, seed, loss[l][s]);
             snprintf(r->label, sizeof r->label, "%s", labels[l]);
         }
     json_t *doc;
     assert_int_equal(fit_rows(t.rows, t.n, "synthetic", NULL, &doc), ES_OK);
     const json_t *g = json_object_get(doc, "grid");
-    assert_int_equal(json_array_size(g), 3);
-    /* sorted by mean: conv=off, baseline, gate=off */
-    assert_string_equal(json_string_value(json_object_get(json_array_get(g, 0), "label")), labels[2]);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(g, 1), "label")), "baseline");
-    assert_true(json_is_true(json_object_get(json_array_get(g, 1), "reference")));
-    assert_true(fabs(get_num(json_array_get(g, 2), "delta") - 0.10) < 1e-9);
-    assert_true(fabs(get_num(json_array_get(g, 0), "delta") + 0.05) < 1e-9);
-    /* Welch: sqrt(0.01^2/3 + 0.01^2/3) */
-    assert_true(fabs(get_num(json_array_get(g, 2), "delta_se") - sqrt(2 * 1e-4 / 3)) < 1e-9);
+    assert_int_equal(json_array_size(g), 4);
+    /* sorted by mean: conv=off, baseline, orders=[2], gate=off */
+    const json_t *conv = json_array_get(g, 0), *base = json_array_get(g, 1), *orders = json_array_get(g, 2),
+                 *gate = json_array_get(g, 3);
+    assert_string_equal(json_string_value(json_object_get(conv, "label")), labels[2]);
+    assert_string_equal(json_string_value(json_object_get(base, "label")), "baseline");
+    assert_string_equal(json_string_value(json_object_get(orders, "label")), labels[3]);
+    assert_true(json_is_true(json_object_get(base, "reference")));
+    assert_true(json_is_null(json_object_get(base, "delta_ci")));
+    assert_string_equal(json_string_value(json_object_get(base, "delta_method")), "reference");
+
+    /* gate=off: per-seed differences 0.11, 0.10, 0.11: mean 0.10667, sd
+     * 0.005774, SE sd/sqrt(3), 2 degrees of freedom, t(0.975, 2) = 4.3027 */
+    double d[3] = {0.11, 0.10, 0.11}, dm = (d[0] + d[1] + d[2]) / 3, ss = 0;
+    for (int s = 0; s < 3; s++)
+        ss += (d[s] - dm) * (d[s] - dm);
+    double se = sqrt(ss / 2) / sqrt(3.0);
+    assert_string_equal(json_string_value(json_object_get(gate, "delta_method")), "paired");
+    assert_true(fabs(get_num(gate, "delta") - dm) < 1e-9);
+    assert_true(fabs(get_num(gate, "delta_se") - se) < 1e-9);
+    assert_true(fabs(get_num(gate, "delta_df") - 2) < 1e-12);
+    const json_t *ci = json_object_get(gate, "delta_ci");
+    assert_true(fabs(json_real_value(json_array_get(ci, 0)) - (dm - 4.302652730 * se)) < 1e-6);
+    assert_true(fabs(json_real_value(json_array_get(ci, 1)) - (dm + 4.302652730 * se)) < 1e-6);
+    /* pairing removes the shared per-seed shift: the paired SE is below Welch's */
+    double sd_b = get_num(base, "sd"), sd_g = get_num(gate, "sd");
+    assert_true(se < sqrt(sd_b * sd_b / 3 + sd_g * sd_g / 3));
+
+    /* orders=[2] ran other seeds: Welch, with Welch-Satterthwaite df */
+    double sd_o = get_num(orders, "sd");
+    double vb = sd_b * sd_b / 3, vo = sd_o * sd_o / 3;
+    assert_string_equal(json_string_value(json_object_get(orders, "delta_method")), "welch");
+    assert_true(fabs(get_num(orders, "delta") - (4.03 - 4.00333333333)) < 1e-9);
+    assert_true(fabs(get_num(orders, "delta_se") - sqrt(vb + vo)) < 1e-9);
+    assert_true(fabs(get_num(orders, "delta_df") - (vb + vo) * (vb + vo) / (vb * vb / 2 + vo * vo / 2)) < 1e-9);
+    assert_true(json_is_array(json_object_get(orders, "delta_ci")));
     assert_int_equal(json_array_size(json_object_get(doc, "allocation")), 0);
     json_decref(doc);
 }
