@@ -88,7 +88,7 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             return cli_error(command, EXIT_USAGE, "unknown option '%s' (see engram-scale %s --help)", a, command);
         int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
                           strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0 ||
-                          strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0;
+                          strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0 || strcmp(name, "reuse") == 0;
         const char *value = NULL;
         if (takes_value) {
             if (eq)
@@ -106,6 +106,10 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             opt->sets[opt->n_sets++] = value;
         } else if (strcmp(name, "out") == 0) {
             opt->out = value;
+        } else if (strcmp(name, "reuse") == 0) {
+            if (opt->n_reuse >= CLI_MAX_REUSE)
+                return cli_error(command, EXIT_USAGE, "too many --reuse options (at most %d)", CLI_MAX_REUSE);
+            opt->reuse[opt->n_reuse++] = value;
         } else if (strcmp(name, "threads") == 0) {
             if (parse_int(command, name, value, 0, &opt->threads))
                 return EXIT_USAGE;

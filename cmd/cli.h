@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
-enum { CLI_MAX_SETS = 256 };
+enum { CLI_MAX_SETS = 256, CLI_MAX_REUSE = 16 };
 
 /* Options common to most subcommands. */
 typedef struct {
@@ -17,6 +17,8 @@ typedef struct {
     const char *sets[CLI_MAX_SETS]; /* "--set key=value" in order */
     int n_sets;
     const char *out;                 /* --out DIR */
+    const char *reuse[CLI_MAX_REUSE]; /* --reuse DIR, in order */
+    int n_reuse;
     int json;                        /* --json */
     int resume;                      /* --resume */
     int force;                       /* --force */

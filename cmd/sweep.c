@@ -11,10 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char HELP[] =
     "usage: engram-scale sweep EXPERIMENT.yaml [--jobs N] [--shard K/N] [--out DIR] [--threads N]\n"
-    "                          [--set key.path=value ...] [--slurm]\n"
+    "                          [--reuse DIR ...] [--set key.path=value ...] [--slurm]\n"
     "\n"
     "Trains every run of the experiment's plan, each in DIR/<run>/ (DIR:\n"
     "runs/<name>), and appends one row per finished run to DIR/results.tsv.\n"
@@ -27,7 +28,10 @@ static const char HELP[] =
     "                 arrays or GNU parallel on machines sharing DIR)\n"
     "  --threads N    threads in all (default: train.threads, 0 = all cores)\n"
     "  --slurm        print a Slurm job-array script for the experiment and exit\n"
-    "  --out DIR      the experiment's folder\n";
+    "  --out DIR      the experiment's folder\n"
+    "  --reuse DIR    another sweep's folder: a run finished there with the same\n"
+    "                 run.yaml (same config, seed and steps) is copied, not trained\n"
+    "                 again (training is bit-identical); repeatable\n";
 
 typedef struct {
     es_progress *bar;
@@ -48,6 +52,11 @@ static void on_event(void *ctx, const sweep_event *e)
     case SWEEP_EVENT_FINISHED:
         es_progress_line(v->bar, "[%d/%d] %-28s val %.4f  %s  %.0fs", e->done, e->total, e->run->id,
                          e->row->val_loss, e->row->status, e->row->seconds);
+        es_progress_update(v->bar, e->done, "");
+        break;
+    case SWEEP_EVENT_REUSED:
+        es_progress_line(v->bar, "[%d/%d] %-28s val %.4f  %s  reused from %s", e->done, e->total, e->run->id,
+                         e->row->val_loss, e->row->status, e->message);
         es_progress_update(v->bar, e->done, "");
         break;
     case SWEEP_EVENT_FAILED:
@@ -75,7 +84,7 @@ static int parse_shard(const char *s, int *k, int *n)
 int cmd_sweep(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_begin("sweep", argc, argv, "set out jobs shard threads slurm", 1, HELP, "an experiment file, engram-scale sweep EXPERIMENT.yaml", &opt);
+    int rc = cli_begin("sweep", argc, argv, "set out jobs shard threads slurm reuse", 1, HELP, "an experiment file, engram-scale sweep EXPERIMENT.yaml", &opt);
     if (rc >= 0)
         return rc;
     int shard_k = 1, shard_n = 1;
@@ -116,6 +125,14 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
         experiment_free(ex);
         return rc ? cli_fail(command) : 0;
     }
+    for (int i = 0; i < opt->n_reuse; i++) {
+        struct stat st;
+        if (stat(opt->reuse[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            plan_free(p);
+            experiment_free(ex);
+            return cli_error(command, 1, "--reuse %s: no such folder", opt->reuse[i]);
+        }
+    }
     if (sweep_prepare(ex, p, out_dir)) {
         plan_free(p);
         experiment_free(ex);
@@ -132,8 +149,9 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
     else
         printf("%s: %d runs in %s\n", command, p->n_runs, out_dir);
     fflush(stdout);
-    sweep_options so = {out_dir, "/proc/self/exe", opt->jobs, threads, shard_k, shard_n, on_event, &view,
-                        &cli_stop_requested};
+    sweep_options so = {out_dir,  "/proc/self/exe",    opt->jobs, threads,       shard_k,
+                        shard_n,  on_event,            &view,     &cli_stop_requested, opt->reuse,
+                        opt->n_reuse};
     sweep_summary sum;
     rc = sweep_run(p, &so, &sum);
     es_progress_finish(view.bar);
@@ -142,8 +160,8 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
     experiment_free(ex);
     if (rc)
         return cli_fail(command);
-    printf("%s: %d finished now (%d diverged), %d done before, %d failed, of %d\n", command, sum.finished,
-           sum.diverged, sum.skipped, sum.failed, sum.total);
+    printf("%s: %d finished now, %d reused (%d diverged), %d done before, %d failed, of %d\n", command,
+           sum.finished, sum.reused, sum.diverged, sum.skipped, sum.failed, sum.total);
     if (sum.interrupted)
         return cli_error(command, EXIT_INTERRUPTED, "interrupted; run the same command again to continue");
     if (sum.failed)

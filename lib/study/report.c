@@ -448,13 +448,49 @@ static int distinct_values(const report_ctx *c, int which, const double *budget_
 
 /* ---- sections ---- */
 
+/* "- N runs were copied from DIR (sweep --reuse)", one line per source
+ * folder, read from the runs' reused_from files. */
+static void put_reused(FILE *f, const report_ctx *c)
+{
+    enum { MAX_SOURCES = 16 };
+    char sources[MAX_SOURCES][512];
+    int counts[MAX_SOURCES] = {0}, n_sources = 0, other = 0;
+    for (int i = 0; i < c->n_rows; i++) {
+        char path[4400], *text;
+        size_t len;
+        snprintf(path, sizeof path, "%s/%s/reused_from", c->run_dir, c->rows[i].run);
+        if (!es_exists(path) || es_read_file(path, &text, &len) != ES_OK)
+            continue;
+        text[strcspn(text, "\n")] = '\0';
+        char *slash = strrchr(text, '/');
+        if (slash)
+            *slash = '\0'; /* the source run's folder -> its sweep folder */
+        int k = 0;
+        while (k < n_sources && strcmp(sources[k], text) != 0)
+            k++;
+        if (k == n_sources && n_sources < MAX_SOURCES)
+            snprintf(sources[n_sources++], sizeof sources[0], "%s", text);
+        if (k < n_sources)
+            counts[k]++;
+        else
+            other++;
+        free(text);
+    }
+    for (int k = 0; k < n_sources; k++)
+        fprintf(f, "- %d run%s copied from `%s` (`--reuse`: the same run.yaml trained there; training is "
+                   "bit-identical, so these are the runs this study would have trained)\n",
+                counts[k], counts[k] == 1 ? " was" : "s were", sources[k]);
+    if (other)
+        fprintf(f, "- %d more run%s copied from other folders (`--reuse`)\n", other, other == 1 ? " was" : "s were");
+}
+
 static void put_provenance(FILE *f, const report_ctx *c, const char *command_line, const char *commit)
 {
     fprintf(f, "# Study report: %s\n\n", c->name);
     fputs("Produced by:\n\n```\n", f);
     fprintf(f, "%s\n", command_line && *command_line ? command_line : "(command line not recorded)");
     fputs("```\n\n", f);
-    fprintf(f, "- Commit: %s\n", commit && *commit ? commit : "unknown (not recorded)");
+    fprintf(f, "- Commit the binary was built from: %s\n", commit && *commit ? commit : "unknown (not built from a git checkout)");
     char date[64] = "unknown";
     time_t now = time(NULL);
     struct tm tm;
@@ -590,6 +626,7 @@ static int put_counts(FILE *f, const report_ctx *c)
     if (c->have_plan && extra)
         fprintf(f, "- %d row%s of results.tsv name%s runs that are not in plan.tsv (kept in the tables)\n", extra,
                 extra == 1 ? "" : "s", extra == 1 ? "s" : "");
+    put_reused(f, c);
     fputc('\n', f);
     if (missing) {
         fprintf(f, "**The study is incomplete**: %d of %d planned run%s %s no result in results.tsv (not trained, "
@@ -1017,10 +1054,12 @@ static void put_grid(FILE *f, const report_ctx *c)
         fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`), so there are no deltas; the means "
               "are measured.\n\n", f);
     if (ref)
-        fprintf(f, "Sorted by mean validation loss; delta = mean minus the reference `%s`'s, SE the Welch standard "
-                   "error of that difference.\n\n", ref);
-    fputs("| label | n | val loss (mean ± sd) | delta to reference | SE |\n", f);
-    fputs("|:---|---:|---:|---:|---:|\n", f);
+        fprintf(f, "Sorted by mean validation loss; delta = mean minus the reference `%s`'s, with its standard error "
+                   "and 95%% t interval. Where a label's seeds match the reference's one to one the difference is "
+                   "taken seed by seed (paired: the two share data order), else between the means (Welch).\n\n",
+                ref);
+    fputs("| label | n | val loss (mean ± sd) | delta to reference | SE | 95% interval | method |\n", f);
+    fputs("|:---|---:|---:|---:|---:|:---:|:---|\n", f);
     for (int i = 0; i < n; i++) {
         const json_t *e = NULL;
         json_array_foreach(grid, gi, ge)
@@ -1035,8 +1074,12 @@ static void put_grid(FILE *f, const report_ctx *c)
         if (e && json_is_true(json_object_get(e, "reference")))
             fputs(" (reference)", f);
         int is_ref = e && json_is_true(json_object_get(e, "reference"));
-        fprintf(f, " | %s | %s | %s | %s |\n", fmt_n(&g[i].p), fmt_mean_sd(&g[i].p),
-                e ? fmt("%+.4f", jnum(e, "delta")) : "-", e && !is_ref ? fmt_loss(jnum(e, "delta_se")) : "-");
+        const json_t *ci = e ? json_object_get(e, "delta_ci") : NULL;
+        const json_t *method = e ? json_object_get(e, "delta_method") : NULL;
+        fprintf(f, " | %s | %s | %s | %s | %s | %s |\n", fmt_n(&g[i].p), fmt_mean_sd(&g[i].p),
+                e ? fmt("%+.4f", jnum(e, "delta")) : "-", e && !is_ref ? fmt_loss(jnum(e, "delta_se")) : "-",
+                fmt_interval(ci, "%+.4f"),
+                e && !is_ref && json_is_string(method) ? json_string_value(method) : "-");
     }
     fputc('\n', f);
     free(g);

@@ -101,19 +101,99 @@ typedef struct {
     int index; /* into the plan */
 } child;
 
-static int write_run_config(const char *dir, const plan_run *r)
+/* The run's config as run.yaml holds it (heap text, caller frees). */
+static int run_config_text(const plan_run *r, char **text, size_t *len)
 {
-    char path[4200], *text = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/run.yaml", dir);
-    FILE *f = open_memstream(&text, &len);
+    *text = NULL;
+    *len = 0;
+    FILE *f = open_memstream(text, len);
     if (!f)
-        return es_error(ES_ENOMEM, "cannot format %s", path);
+        return es_error(ES_ENOMEM, "cannot format the config of run %s", r->id);
     config_write(&r->cfg, f);
     fclose(f);
-    int rc = file_write_atomic(path, text, len);
+    return ES_OK;
+}
+
+static int write_run_config(const char *dir, const plan_run *r)
+{
+    char path[4200], *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    int rc = run_config_text(r, &text, &len);
+    if (rc == ES_OK)
+        rc = file_write_atomic(path, text, len);
     free(text);
     return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char *data;
+    size_t len;
+    int rc = es_read_file(from, &data, &len);
+    if (rc == ES_OK)
+        rc = file_write_atomic(to, data, len);
+    free(data);
+    return rc;
+}
+
+/* Looks for the run in the reuse folders: a finished <reuse>/<id>/ whose
+ * run.yaml is byte for byte the one this plan would write. Training is a
+ * function of run.yaml alone (bit-identical at any thread count), so that
+ * folder is this run, trained already: its files are copied (result.json
+ * last, so a kill mid-copy leaves a run that trains again) and
+ * reused_from names the source. Returns 1 if reused, 0 if not found, or a
+ * negative error code. */
+static int reuse_run(const sweep_options *opt, const plan_run *r, const char *dir, const char **from)
+{
+    char *want;
+    size_t want_len;
+    int rc = run_config_text(r, &want, &want_len);
+    if (rc)
+        return -rc;
+    int found = 0;
+    for (int i = 0; i < opt->n_reuse && !found && rc == ES_OK; i++) {
+        char src[4200], path[4400], dst[4400];
+        snprintf(src, sizeof src, "%s/%s", opt->reuse_dirs[i], r->id);
+        snprintf(path, sizeof path, "%s/result.json", src);
+        if (!es_exists(path))
+            continue;
+        snprintf(path, sizeof path, "%s/run.yaml", src);
+        char *have;
+        size_t have_len;
+        if (es_read_file(path, &have, &have_len) != ES_OK) {
+            es_error_clear();
+            continue;
+        }
+        int same = have_len == want_len && memcmp(have, want, want_len) == 0;
+        free(have);
+        if (!same)
+            continue;
+        if ((rc = es_mkdir_p(dir)))
+            break;
+        static const char *const files[] = {"run.yaml", "config.yaml", "log.tsv", "train.log"};
+        for (size_t k = 0; k < sizeof files / sizeof *files && rc == ES_OK; k++) {
+            snprintf(path, sizeof path, "%s/%s", src, files[k]);
+            snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);
+            if (es_exists(path))
+                rc = copy_file(path, dst);
+        }
+        if (rc)
+            break;
+        snprintf(dst, sizeof dst, "%s/reused_from", dir);
+        size_t n = strlen(src);
+        src[n] = '\n';
+        rc = file_write_atomic(dst, src, n + 1);
+        src[n] = '\0';
+        snprintf(path, sizeof path, "%s/result.json", src);
+        snprintf(dst, sizeof dst, "%s/result.json", dir);
+        if (rc == ES_OK && (rc = copy_file(path, dst)) == ES_OK) {
+            found = 1;
+            *from = opt->reuse_dirs[i];
+        }
+    }
+    free(want);
+    return rc ? -rc : found;
 }
 
 /* Starts `engram-scale train run.yaml --out DIR --resume` for run index. */
@@ -243,7 +323,22 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
             summary->diverged += strcmp(row.status, "diverged") == 0;
             emit(opt, SWEEP_EVENT_FINISHED, r, ++settled, total, &row, NULL);
         } else {
-            queue[n_queue++] = i;
+            const char *from = NULL;
+            int reused = opt->n_reuse ? reuse_run(opt, r, dir, &from) : 0;
+            if (reused < 0) {
+                rc = -reused;
+                break;
+            }
+            if (!reused) {
+                queue[n_queue++] = i;
+                continue;
+            }
+            result_row row;
+            if ((rc = record(p, opt, r, &row)))
+                break;
+            summary->reused++;
+            summary->diverged += strcmp(row.status, "diverged") == 0;
+            emit(opt, SWEEP_EVENT_REUSED, r, ++settled, total, &row, from);
         }
     }
     free(done_rows);

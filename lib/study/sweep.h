@@ -12,7 +12,8 @@
  *   plan.tsv         the plan
  *   results.tsv      one row per finished run (study/results.h)
  *   <run>/run.yaml   the run's config; <run>/train.log its output;
- *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h) */
+ *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h)
+ *   <run>/reused_from  the folder the run was copied from, if it was */
 #ifndef ES_STUDY_SWEEP_H
 #define ES_STUDY_SWEEP_H
 
@@ -23,14 +24,20 @@
 #include "study/results.h"
 #include "train/trainer.h"
 
-typedef enum { SWEEP_EVENT_SKIPPED, SWEEP_EVENT_STARTED, SWEEP_EVENT_FINISHED, SWEEP_EVENT_FAILED } sweep_event_kind;
+typedef enum {
+    SWEEP_EVENT_SKIPPED,
+    SWEEP_EVENT_STARTED,
+    SWEEP_EVENT_FINISHED,
+    SWEEP_EVENT_REUSED,
+    SWEEP_EVENT_FAILED
+} sweep_event_kind;
 
 typedef struct {
     sweep_event_kind kind;
     const plan_run *run;
     int done, total;            /* runs of this shard settled so far, and in all */
-    const result_row *row;      /* FINISHED and SKIPPED (when a row exists) */
-    const char *message;        /* FAILED: why */
+    const result_row *row;      /* FINISHED, REUSED and SKIPPED (when a row exists) */
+    const char *message;        /* FAILED: why; REUSED: the reuse folder it came from */
 } sweep_event;
 
 typedef struct {
@@ -42,10 +49,12 @@ typedef struct {
     void (*on_event)(void *ctx, const sweep_event *e);
     void *ctx;
     volatile sig_atomic_t *stop; /* set by a signal: children checkpoint, the sweep returns */
+    const char *const *reuse_dirs; /* other sweeps' folders whose identical runs are copied, not trained */
+    int n_reuse;
 } sweep_options;
 
 typedef struct {
-    int total, skipped, finished, diverged, failed;
+    int total, skipped, finished, reused, diverged, failed;
     int interrupted;
 } sweep_summary;
 

@@ -80,8 +80,27 @@ else fail "shards differ (first shard: $half rows)"; fi
 
 CHECKS=$((CHECKS + 1))
 out=$("$BIN" sweep exp.yaml --out serial)
-if echo "$out" | grep -q "0 finished now (0 diverged), 12 done before"; then pass "a finished sweep skips every run"
+if echo "$out" | grep -q "0 finished now, 0 reused (0 diverged), 12 done before"; then pass "a finished sweep skips every run"
 else fail "rerun did not skip: $out"; fi
+
+# --reuse: another experiment sharing budget 4e10 and rho 0, 1 with the
+# serial sweep copies those runs (same run.yaml) and trains only the rest
+CHECKS=$((CHECKS + 1))
+out=$("$BIN" sweep exp.yaml --out reuse --reuse serial --set 'sweep.budgets=[{flops: 4e10}, {flops: 3e10}]' \
+      --set 'sweep.rho=[0, 1]' --set 'sweep.seeds=[1]')
+reused_rows() { tail -n +2 "$1/results.tsv" | grep "^C4e10-rho0.0000-s1\|^C4e10-rho1.0000-s1" | cut -f1-16,18- | sort; }
+if echo "$out" | grep -q "2 finished now, 2 reused (0 diverged)" && [ -f reuse/C4e10-rho1.0000-s1/reused_from ] &&
+   [ ! -f reuse/C3e10-rho1.0000-s1/reused_from ] && diff <(reused_rows serial) <(reused_rows reuse) > /dev/null; then
+  pass "--reuse: 2 identical runs copied with their results, 2 trained"
+else fail "--reuse: $out"; fi
+
+CHECKS=$((CHECKS + 1))
+out=$("$BIN" sweep exp.yaml --out reuse2 --reuse serial --set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[1]' \
+      --set 'sweep.seeds=[1]' --set train.lr=0.002)
+if echo "$out" | grep -q "1 finished now, 0 reused"; then pass "--reuse: a run with another config is trained, not copied"
+else fail "--reuse copied a run with a different config: $out"; fi
+
+expect_error "--reuse of a missing folder" "--reuse nowhere: no such folder" "$BIN" sweep exp.yaml --out x --reuse nowhere
 
 CHECKS=$((CHECKS + 1))
 if "$BIN" sweep exp.yaml --slurm | grep -q -- '--array=1-12'; then pass "--slurm prints a job array"; else fail "--slurm"; fi

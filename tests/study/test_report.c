@@ -134,7 +134,7 @@ static void test_allocation_report(void **state)
     assert_int_equal(report_write(dir, NULL, "engram-scale study demo.yaml --threads 1", "abc1234"), ES_OK);
     char *text = read_report(dir);
     expect(text, "engram-scale study demo.yaml --threads 1");
-    expect(text, "Commit: abc1234");
+    expect(text, "built from: abc1234");
     expect(text, "Sweep kind: allocation");
     expect(text, "1.0e12");
     expect(text, "1.68M");
@@ -166,7 +166,7 @@ static void test_allocation_report(void **state)
     assert_int_equal(report_write(dir, NULL, "engram-scale study x.yaml", NULL), ES_OK);
     text = read_report(dir);
     expect(text, "No fit: fit.json is missing");
-    expect(text, "Commit: unknown");
+    expect(text, "built from: unknown");
     expect(text, "| 0.000 | 2 | 100000 | 1.68M | 420k | 400k | 2 | 3.2500 ± 0.0707 |");
     assert_null(strstr(text, "rho* ="));
     free(text);
@@ -287,14 +287,25 @@ static void test_memory_and_grid(void **state)
     add_row(results, "p00-s2", "grid", "engram", 5000, "baseline", 2, 4.32);
     add_row(results, "p01-s1", "grid", "engram", 5000, "model.engram.gate=off", 1, 4.40);
     add_row(results, "p01-s2", "grid", "engram", 5000, "model.engram.gate=off", 2, 4.44);
+    /* one run copied by sweep --reuse from another sweep's folder */
+    char reused[4200];
+    snprintf(reused, sizeof reused, "%s/p00-s1", dir);
+    assert_int_equal(mkdir(reused, 0755), 0);
+    strcat(reused, "/reused_from");
+    FILE *rf = fopen(reused, "w");
+    assert_non_null(rf);
+    fputs("runs/other/p00-s1\n", rf);
+    fclose(rf);
     assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
     assert_int_equal(fit_write(dir, fit), ES_OK);
     json_decref(fit);
     assert_int_equal(report_write(dir, NULL, "engram-scale study grid.yaml", NULL), ES_OK);
     text = read_report(dir);
     expect(text, "Sweep kind: grid");
-    expect(text, "| baseline (reference) | 2 | 4.3100 ± 0.0141 | +0.0000 | - |");
-    expect(text, "| model.engram.gate=off | 2 | 4.4200 ± 0.0283 | +0.1100 | 0.0224 |");
+    expect(text, "- 1 run was copied from `runs/other` (`--reuse`");
+    expect(text, "| baseline (reference) | 2 | 4.3100 ± 0.0141 | +0.0000 | - | - | - |");
+    /* paired by seed: differences 0.10 and 0.12, SE 0.01, t(0.975, 1) = 12.706 */
+    expect(text, "| model.engram.gate=off | 2 | 4.4200 ± 0.0283 | +0.1100 | 0.0100 | [-0.0171, +0.2371] | paired |");
     /* sorted by mean: the baseline first */
     assert_true(strstr(text, "| baseline") < strstr(text, "| model.engram.gate=off"));
     free(text);
