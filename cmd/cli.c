@@ -88,7 +88,8 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             return cli_error(command, EXIT_USAGE, "unknown option '%s' (see engram-scale %s --help)", a, command);
         int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
                           strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0 ||
-                          strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0 || strcmp(name, "reuse") == 0;
+                          strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0 || strcmp(name, "reuse") == 0 ||
+                          strcmp(name, "coverage") == 0;
         const char *value = NULL;
         if (takes_value) {
             if (eq)
@@ -128,6 +129,8 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
                 return EXIT_USAGE;
         } else if (strcmp(name, "shard") == 0) {
             opt->shard = value;
+        } else if (strcmp(name, "coverage") == 0) {
+            opt->coverage = value;
         } else if (strcmp(name, "json") == 0) {
             opt->json = 1;
         } else if (strcmp(name, "resume") == 0) {

@@ -31,6 +31,7 @@ typedef struct {
     int steps;                       /* --steps N */
     int no_calibrate;                /* --no-calibrate */
     int bootstrap;                   /* --bootstrap N (-1: not given) */
+    const char *coverage;            /* --coverage TOKENS */
 } cli_options;
 
 /* Parses argv after the subcommand name. allowed is a string of option

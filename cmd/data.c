@@ -1,6 +1,7 @@
 /* engram-scale data: prepare a corpus and report its figures. */
 #include "cli.h"
 
+#include "data/coverage.h"
 #include "data/dataset.h"
 #include "study/config.h"
 
@@ -12,6 +13,7 @@
 
 static const char HELP[] =
     "usage: engram-scale data [CORPUS] [--out DIR] [--set tokenizer.vocab=N] [--force] [--json]\n"
+    "                         [--coverage TOKENS]\n"
     "\n"
     "Prepares CORPUS (kjv, gcide, or a UTF-8 text file): a held-out validation\n"
     "split of every 20th block of 20 lines (5%), a byte-level BPE trained on the\n"
@@ -22,7 +24,41 @@ static const char HELP[] =
     "  --out DIR    cache root (default: data)\n"
     "  --set K=V    tokenizer.vocab, data_dir or corpus (as in a config file)\n"
     "  --force      rebuild the cache\n"
-    "  --json       print the figures as JSON\n";
+    "  --json       print the figures as JSON\n"
+    "  --coverage TOKENS\n"
+    "               N-gram coverage of a training run of TOKENS tokens (the\n"
+    "               windows its batches visit: train.seed, train.batch,\n"
+    "               model.seq_len): per order of model.engram.orders, the\n"
+    "               distinct N-grams it sees and the share of validation\n"
+    "               N-grams among them, in Engram's compressed ids\n";
+
+/* --coverage: one entry per N-gram order; NULL (error set) on failure. */
+static json_t *coverage_json(const dataset *ds, const run_config *cfg, double tokens)
+{
+    int B = cfg->train.batch, T = cfg->model.seq_len;
+    long steps = (long)ceil(tokens / ((double)B * T));
+    json_t *o = json_object(), *orders = json_array();
+    json_object_set_new(o, "tokens", json_integer((json_int_t)steps * B * T));
+    json_object_set_new(o, "steps", json_integer(steps));
+    json_object_set_new(o, "seed", json_integer((json_int_t)cfg->train.seed));
+    json_object_set_new(o, "orders", orders);
+    for (int i = 0; i < cfg->model.engram.n_orders; i++) {
+        ngram_coverage c;
+        if (ngram_coverage_measure(ds->train, ds->n_train, ds->val, ds->n_val, ds->compress_map, steps, B, T,
+                                   cfg->train.seed, cfg->model.engram.orders[i], &c)) {
+            json_decref(o);
+            return NULL;
+        }
+        json_t *e = json_object();
+        json_object_set_new(e, "order", json_integer(c.order));
+        json_object_set_new(e, "train_ngrams", json_integer((json_int_t)c.train_ngrams));
+        json_object_set_new(e, "distinct", json_integer((json_int_t)c.distinct));
+        json_object_set_new(e, "val_ngrams", json_integer((json_int_t)c.val_ngrams));
+        json_object_set_new(e, "val_coverage", json_real(c.val_ngrams ? (double)c.val_seen / c.val_ngrams : 0));
+        json_array_append_new(orders, e);
+    }
+    return o;
+}
 
 static void on_stage(const char *stage, void *ctx)
 {
@@ -33,7 +69,7 @@ static void on_stage(const char *stage, void *ctx)
 int cmd_data(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_begin("data", argc, argv, "set out json force", 1, HELP, NULL, &opt);
+    int rc = cli_begin("data", argc, argv, "set out json force coverage", 1, HELP, NULL, &opt);
     if (rc >= 0)
         return rc;
     run_config cfg;
@@ -58,6 +94,20 @@ int cmd_data(int argc, char **argv)
     dataset *ds;
     if (dataset_prepare(corpus, root, cfg.vocab, opt.force, on_stage, &verbose, &ds))
         return cli_fail("data");
+    json_t *coverage = NULL;
+    if (opt.coverage) {
+        char *end;
+        double tokens = strtod(opt.coverage, &end);
+        if (end == opt.coverage || *end || !(tokens >= 1 && tokens <= 1e12)) {
+            dataset_free(ds);
+            return cli_error("data", EXIT_USAGE, "--coverage expects a token count in [1, 1e12], got '%s'",
+                             opt.coverage);
+        }
+        if (!(coverage = coverage_json(ds, &cfg, tokens))) {
+            dataset_free(ds);
+            return cli_fail("data");
+        }
+    }
     if (opt.json) {
         json_t *o = json_object();
         json_object_set_new(o, "corpus", json_string(ds->name));
@@ -71,6 +121,8 @@ int cmd_data(int argc, char **argv)
         json_object_set_new(o, "compression_ratio", json_real((double)ds->compressed_vocab / ds->vocab));
         json_object_set_new(o, "unigram_val_loss", json_real(ds->unigram_val_loss));
         json_object_set_new(o, "bigram_val_loss", json_real(ds->bigram_val_loss));
+        if (coverage)
+            json_object_set(o, "coverage", coverage);
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         putchar('\n');
         json_decref(o);
@@ -82,7 +134,21 @@ int cmd_data(int argc, char **argv)
                ds->compressed_vocab, 100.0 * (1.0 - (double)ds->compressed_vocab / ds->vocab));
         printf("val loss floors   unigram %.4f, bigram %.4f nats/token\n", ds->unigram_val_loss,
                ds->bigram_val_loss);
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(coverage, "orders"), i, e)
+        {
+            long long distinct = (long long)json_integer_value(json_object_get(e, "distinct"));
+            long long seen = (long long)json_integer_value(json_object_get(e, "train_ngrams"));
+            printf("%-17s %lld-grams: %lld distinct of %lld seen in %lld training tokens; %.1f%% of validation "
+                   "%lld-grams among them\n",
+                   i == 0 ? "N-gram coverage" : "", (long long)json_integer_value(json_object_get(e, "order")),
+                   distinct, seen, (long long)json_integer_value(json_object_get(coverage, "tokens")),
+                   100 * json_real_value(json_object_get(e, "val_coverage")),
+                   (long long)json_integer_value(json_object_get(e, "order")));
+        }
     }
+    json_decref(coverage);
     dataset_free(ds);
     return 0;
 }

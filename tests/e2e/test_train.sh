@@ -34,6 +34,17 @@ for key in train_tokens val_tokens vocab compressed_vocab unigram_val_loss bigra
 done
 pass "data --json fields"
 
+# N-gram coverage of a short run: bigrams cover more of validation than trigrams
+CHECKS=$((CHECKS + 1))
+"$BIN" data "$WORK/kjv-part.txt" --out "$WORK/data" --set tokenizer.vocab=512 --coverage 20000 --json > cov.json
+c2=$(grep -A6 '"order": 2' cov.json | grep val_coverage | tr -dc '0-9.')
+c3=$(grep -A6 '"order": 3' cov.json | grep val_coverage | tr -dc '0-9.')
+if [ -n "$c2" ] && [ -n "$c3" ] && awk -v a="$c2" -v b="$c3" 'BEGIN { exit !(a > b && b > 0 && a < 1) }'; then
+  pass "data --coverage: validation 2-grams $c2, 3-grams $c3 seen"
+else fail "data --coverage: 2-grams '$c2', 3-grams '$c3'"; cat cov.json >&2; fi
+expect_error "data --coverage of a non-number" "--coverage expects a token count" "$BIN" data "$WORK/kjv-part.txt" \
+  --out "$WORK/data" --set tokenizer.vocab=512 --coverage lots
+
 CHECKS=$((CHECKS + 1))
 "$BIN" train tiny.yaml --out run-a --json > a.json || fail "train exited $?"
 val=$(json_field a.json val_loss)
