@@ -384,7 +384,8 @@ static const json_t *fit_memory(const job *j, const char *memory)
 
 /* ---- labels --------------------------------------------------------------- */
 
-/* 1.0×10^{15} in gnuplot's enhanced text. */
+/* 1.0×10^{15}, 1.05×10^{13} in gnuplot's enhanced text: up to three
+ * significant digits, so budgets like 1.05e13 are not shown rounded. */
 static void format_power(char *buf, size_t size, double v)
 {
     if (!(v > 0) || !isfinite(v)) {
@@ -393,11 +394,13 @@ static void format_power(char *buf, size_t size, double v)
     }
     int e = (int)floor(log10(v));
     double m = v / pow(10.0, e);
-    if (m >= 9.95) {
+    m = round(m * 100) / 100;
+    if (m >= 10) {
         m /= 10;
         e++;
     }
-    snprintf(buf, size, "%.1f×10^{%d}", m, e);
+    int two = fabs(m * 10 - round(m * 10)) > 1e-6;
+    snprintf(buf, size, two ? "%.2f×10^{%d}" : "%.1f×10^{%d}", m, e);
 }
 
 /* A tick step of 1, 2, 2.5 or 5 times a power of ten near raw, and the

@@ -82,7 +82,7 @@ static const char FIT_JSON[] =
     "  \"gain\": 0.04, \"gain_ci\": [0.02, 0.06], \"interior\": true,"
     "  \"curve\": [[0, 4.25], [0.2, 4.15], [0.4, 4.09], [0.6, 4.06], [0.72, 4.05], [0.8, 4.052], [1, 4.09]],"
     "  \"warnings\": []},"
-    " {\"budget\": 3e15, \"n_runs\": 10, \"model\": \"quadratic\", \"rho_star\": 0.78, \"rho_star_ci\": [0.7, 0.86],"
+    " {\"budget\": 3.15e15, \"n_runs\": 10, \"model\": \"quadratic\", \"rho_star\": 0.78, \"rho_star_ci\": [0.7, 0.86],"
     "  \"loss_star\": 3.85, \"interior\": true,"
     "  \"curve\": [[0, 4.05], [0.25, 3.94], [0.5, 3.88], [0.78, 3.85], [1, 3.88]], \"warnings\": []}],"
     " \"memory\": ["
@@ -101,7 +101,7 @@ static void make_run_dir(int with_fit)
     assert_non_null(mkdtemp(run_dir));
     char results[256];
     snprintf(results, sizeof results, "%s/results.tsv", run_dir);
-    const double budgets[2] = {1e15, 3e15};
+    const double budgets[2] = {1e15, 3.15e15};
     const double rhos[5] = {0.0, 0.25, 0.5, 0.75, 1.0};
     for (int b = 0; b < 2; b++)
         for (int k = 0; k < 5; k++)
@@ -261,6 +261,9 @@ static void test_all_figures(void **state)
     snprintf(path, sizeof path, "%s/figures/allocation.gp", run_dir);
     assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
     assert_non_null(strstr(text, "ρ* = 0.72 [0.64, 0.80]"));
+    /* budgets in three significant digits: 1e15 and 3.15e15 */
+    assert_non_null(strstr(text, "1.0×10^{15}"));
+    assert_non_null(strstr(text, "3.15×10^{15}"));
     assert_null(strstr(text, "@N_BUDGETS@"));
     free(text);
     snprintf(path, sizeof path, "%s/figures/memory.gp", run_dir);
