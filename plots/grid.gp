@@ -19,8 +19,13 @@ set ytics noenhanced scale 0
 set xtics @XTIC_STEP@
 set format x "@XTIC_FORMAT@"
 set grid noytics
-set key at screen 0.5, screen 0.015 center bottom horizontal
+# a key would not fit beside the delta column: one line of text instead
+unset key
+set label 11 "dots and bars: mean ± sd over seeds" . (n_reference ? "; dashed line: the reference" : "") at screen 0.02, screen 0.03 left
 set bmargin 5.5
+# the differences to the reference in a column right of the plot, one per row
+set rmargin at screen 0.62
+set label 10 "Δ, 95% interval" at graph 1, graph 1 left offset 1, 1
 if (n_reference) {
     set arrow 1 from first reference, graph 0 to first reference, graph 1 nohead lt 7 lw 1.5 dt 2 back
 }
@@ -28,8 +33,7 @@ if (n_reference) {
 do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
     set output "@NAME@." . fmt
-    plot "@NAME@.dat" using 3:1:($3-$4):($3+$4):ytic(2) with xerrorbars lt 1 pt 7 ps 1.6 title "mean ± sd over seeds", \
-         "@NAME@.dat" using 3:1:7 with labels center offset 0,1.1 textcolor rgb "#333333" notitle, \
-         for [k=1:n_reference] keyentry with lines lt 7 lw 1.5 dt 2 title "reference"
+    plot "@NAME@.dat" using 3:1:($3-$4):($3+$4):ytic(2) with xerrorbars lt 1 pt 7 ps 1.6 notitle, \
+         "@NAME@.dat" using (@XMAX@):1:7 with labels left offset 1,0 textcolor rgb "#333333" notitle
 }
 set output

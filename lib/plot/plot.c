@@ -852,9 +852,9 @@ static int figure_grid(job *j)
         if (isfinite(ref) && ref == m && (!isfinite(delta) || delta == 0))
             text[0] = '\0'; /* the dashed line and the legend say it */
         else if (isfinite(delta) && isfinite(delta_lo))
-            snprintf(text, sizeof text, "Δ = %+.4f [%+.4f, %+.4f]", delta, delta_lo, delta_hi);
+            snprintf(text, sizeof text, "%+.3f [%+.3f, %+.3f]", delta, delta_lo, delta_hi);
         else if (isfinite(delta))
-            snprintf(text, sizeof text, "Δ = %+.4f", delta);
+            snprintf(text, sizeof text, "%+.3f", delta);
         char label[256];
         short_label(labels[k], prefix, label, sizeof label);
         sb_printf(&dat, "%d\t%s\t%.10g\t%.10g\t%d\t", k, label, m, sd, stats[k].n);
@@ -862,8 +862,8 @@ static int figure_grid(job *j)
         sb_printf(&dat, "\t%s\n", text[0] ? text : " ");
     }
     double lo, hi;
-    /* room at the sides for the delta texts centred above the points */
-    range_pad(xmin, xmax, 0.35, 0.35, &lo, &hi);
+    /* the delta texts stand in the right margin */
+    range_pad(xmin, xmax, 0.08, 0.08, &lo, &hi);
     vars_set(&v, "TITLE", "Ablations (%s)", j->experiment);
     vars_set(&v, "N_LABELS", "%d", n);
     vars_set(&v, "XMIN", "%.10g", lo);
