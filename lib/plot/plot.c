@@ -590,7 +590,7 @@ static int figure_rho_star(job *j)
     vars v = {0};
     int n = 0, rc = ES_OK;
     double cmin = INFINITY, cmax = -INFINITY;
-    sb_printf(&dat, "# budget C (FLOPs), rho*, 95%% interval low, high, loss at rho*\n");
+    sb_printf(&dat, "# budget C (FLOPs), rho*, 95%% interval low, high, loss at rho*, interior (1) or at the edge (0)\n");
     size_t i;
     const json_t *g;
     json_array_foreach(json_object_get(j->fit, "allocation"), i, g)
@@ -605,7 +605,7 @@ static int figure_rho_star(job *j)
         sb_num(&dat, isfinite(hi) ? hi : star);
         sb_printf(&dat, "\t");
         sb_num(&dat, jnum(g, "loss_star"));
-        sb_printf(&dat, "\n");
+        sb_printf(&dat, "\t%d\n", json_is_true(json_object_get(g, "interior")) ? 1 : 0);
         cmin = fmin(cmin, c);
         cmax = fmax(cmax, c);
         n++;
