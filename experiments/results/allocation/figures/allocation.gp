@@ -37,7 +37,7 @@ term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64"
 # ---- end of style ----
 
 n_budgets = 2
-array budget_title[n_budgets] = ["C = 3.5×10^{12} FLOPs: ρ* = 0.01 [-0.46, 0.18] (at edge)", "C = 1.1×10^{13} FLOPs: ρ* = 0.04 [-0.28, 0.18] (at edge)"]
+array budget_title[n_budgets] = ["C = 3.5×10^{12} FLOPs: ρ* = 0.01 [-0.46, 0.18] (at edge)", "C = 1.05×10^{13} FLOPs: ρ* = 0.04 [-0.28, 0.18] (at edge)"]
 array rho_star[n_budgets] = [0.0102562779, 0.03782110274]
 array rho_lo[n_budgets] = [-0.4614849371, -0.2791156961]
 array rho_hi[n_budgets] = [0.1839045069, 0.1827885866]

@@ -2,7 +2,8 @@
 # compute budget C; the paper found it near 0.75-0.8 at 2e20 and 6e20 FLOPs.
 # Made by `engram-scale plot` from plots/rho_star.gp; edit and rerun with
 # `gnuplot rho_star.gp` in this folder.
-# Data: rho_star.dat  budget, rho*, interval low, high, loss at rho*
+# Data: rho_star.dat  budget, rho*, interval low, high, loss at rho*, interior
+#       (1: an interior minimum, filled; 0: at the edge of the rho grid, open)
 # ---- engram-scale figure style (plots/style.gp, shared by every figure) ----
 set encoding utf8
 # Okabe-Ito colours (safe for colour-blind readers), one per series in this
@@ -43,7 +44,9 @@ set xrange [1e+12:1e+14]
 set yrange [0:1.05]
 set ytics 0.2
 set format y "%.1f"
-set key bottom right
+# the key below the plot: inside it would hide minima near rho = 0
+set bmargin 7
+set key at screen 0.5, screen 0.01 center bottom horizontal maxrows 2
 # the paper's optimum, for reference
 set object 1 rectangle from graph 0, first 0.75 to graph 1, first 0.8 behind \
     fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder
@@ -53,7 +56,8 @@ do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
     set output "rho_star." . fmt
     plot "rho_star.dat" using 1:2 with lines lt 1 lw 1.5 dt 2 notitle, \
-         "rho_star.dat" using 1:2:3:4 with yerrorbars lt 1 pt 7 ps 1.6 title "fitted ρ* with 95% interval", \
+         "rho_star.dat" using 1:($6 == 1 ? $2 : NaN):3:4 with yerrorbars lt 1 pt 7 ps 1.6 title "fitted ρ*, 95% interval", \
+         "rho_star.dat" using 1:($6 == 1 ? NaN : $2):3:4 with yerrorbars lt 1 pt 6 ps 1.6 title "at the edge (no U)", \
          keyentry with boxes fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder \
              title "Engram paper (2×10^{20}, 6×10^{20} FLOPs)"
 }

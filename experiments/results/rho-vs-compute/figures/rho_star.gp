@@ -1,0 +1,64 @@
+# The optimal allocation rho* (with its 95% bootstrap interval) against the
+# compute budget C; the paper found it near 0.75-0.8 at 2e20 and 6e20 FLOPs.
+# Made by `engram-scale plot` from plots/rho_star.gp; edit and rerun with
+# `gnuplot rho_star.gp` in this folder.
+# Data: rho_star.dat  budget, rho*, interval low, high, loss at rho*, interior
+#       (1: an interior minimum, filled; 0: at the edge of the rho grid, open)
+# ---- engram-scale figure style (plots/style.gp, shared by every figure) ----
+set encoding utf8
+# Okabe-Ito colours (safe for colour-blind readers), one per series in this
+# order; yellow last as it is faint on white.
+set linetype 1 lc rgb "#0072B2" lw 2 pt 7  ps 1.4 dt solid   # blue
+set linetype 2 lc rgb "#D55E00" lw 2 pt 5  ps 1.3 dt solid   # vermillion
+set linetype 3 lc rgb "#009E73" lw 2 pt 9  ps 1.6 dt solid   # bluish green
+set linetype 4 lc rgb "#CC79A7" lw 2 pt 13 ps 1.6 dt solid   # reddish purple
+set linetype 5 lc rgb "#E69F00" lw 2 pt 11 ps 1.6 dt solid   # orange
+set linetype 6 lc rgb "#56B4E9" lw 2 pt 15 ps 1.5 dt solid   # sky blue
+set linetype 7 lc rgb "#000000" lw 2 pt 7  ps 1.4 dt solid   # black
+set linetype 8 lc rgb "#F0E442" lw 2 pt 5  ps 1.3 dt solid   # yellow
+set linetype cycle 8
+# viridis: colour-blind safe and monotone in lightness, for colour bars
+set palette defined (0 "#440154", 0.25 "#3B528B", 0.5 "#21908C", 0.75 "#5DC863", 1 "#B8DE29")  # viridis cut before its palest yellow
+set border 3 lw 1.5
+set tics nomirror out scale 0.75
+set grid xtics ytics lc rgb "#e0e0e0" lw 1 dt solid
+set key Left reverse box lc rgb "#c0c0c0" lw 1 opaque samplen 2.5 spacing 1.15 width 1
+set errorbars 0.8
+set bars small
+set title offset 0,-0.3
+# k-th number of a word list such as fitted = "1 3"; gnuplot evaluates a
+# plot element's options even when its loop is empty, so this must not fail
+nth(list, k) = k <= words(list) ? int(word(list, k)) : 1
+# One layout, two outputs: PNG 1000x700 px and SVG 5x3.5 in (480x336 CSS px
+# at 96 dpi) with fonts and lines scaled by the same 0.48.
+term_png = 'set terminal pngcairo size 1000,700 enhanced font "DejaVu Sans,18" linewidth 1.5 rounded'
+term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64" linewidth 0.72 rounded background "white"'
+# ---- end of style ----
+
+set title "Optimal allocation ρ* across budgets (rho-vs-compute)" noenhanced
+set xlabel "training compute C (FLOPs, log scale)"
+set ylabel "optimal allocation ratio ρ*"
+set logscale x
+set format x "10^{%L}"
+set xrange [1e+11:1e+14]
+set yrange [0:1.05]
+set ytics 0.2
+set format y "%.1f"
+# the key below the plot: inside it would hide minima near rho = 0
+set bmargin 7
+set key at screen 0.5, screen 0.01 center bottom horizontal maxrows 2
+# the paper's optimum, for reference
+set object 1 rectangle from graph 0, first 0.75 to graph 1, first 0.8 behind \
+    fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder
+set label 1 "paper: ρ* ≈ 0.75–0.8" at graph 0.02, first 0.84 left textcolor rgb "#555555"
+
+do for [fmt in "png svg"] {
+    eval (fmt eq "png" ? term_png : term_svg)
+    set output "rho_star." . fmt
+    plot "rho_star.dat" using 1:2 with lines lt 1 lw 1.5 dt 2 notitle, \
+         "rho_star.dat" using 1:($6 == 1 ? $2 : NaN):3:4 with yerrorbars lt 1 pt 7 ps 1.6 title "fitted ρ*, 95% interval", \
+         "rho_star.dat" using 1:($6 == 1 ? NaN : $2):3:4 with yerrorbars lt 1 pt 6 ps 1.6 title "at the edge (no U)", \
+         keyentry with boxes fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder \
+             title "Engram paper (2×10^{20}, 6×10^{20} FLOPs)"
+}
+set output
