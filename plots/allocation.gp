@@ -4,6 +4,7 @@
 # Data: @NAME@.dat           one block per budget: rho, mean, sd, runs
 #       @NAME@_fit.dat       fitted curves of the budgets listed in `fitted`
 #       @NAME@_optimum.dat   budget index, rho*, 95% interval, loss at rho*
+# rho_lo and rho_hi are NaN for a minimum at the edge: no shaded band
 #       @NAME@_diverged.dat  rho, budget index, run of diverged runs
 @STYLE@
 n_budgets = @N_BUDGETS@
@@ -28,7 +29,8 @@ set ytics @YTIC_STEP@
 set format y "@YTIC_FORMAT@"
 set key top center vertical maxrows 6
 
-# rho* of each fitted budget: its 95% interval shaded, a dashed line at rho*
+# rho* of each fitted budget: a dashed line at rho*, its 95% interval shaded
+# if the minimum is interior
 do for [i=1:n_budgets] {
     if (rho_star[i] == rho_star[i]) {
         if (rho_lo[i] == rho_lo[i] && rho_hi[i] == rho_hi[i]) {
@@ -46,8 +48,8 @@ do for [fmt in "png svg"] {
          for [k=1:words(fitted)] "@NAME@_fit.dat" index k-1 using 1:2 with lines lt nth(fitted, k) notitle, \
          for [k=1:words(unfitted)] "@NAME@.dat" index nth(unfitted, k)-1 using 1:2 \
              with lines lt nth(unfitted, k) lw 1 dt 3 notitle, \
-         for [k=1:n_optima] "@NAME@_optimum.dat" using 2:5:3:4:1 with xerrorbars lc variable pt 6 ps 2.2 lw 2.5 notitle, \
-         for [k=1:n_diverged] "@NAME@_diverged.dat" using 1:(diverged_y):2 with points lc variable pt 2 ps 2 lw 2 notitle, \
+         for [k=1:(n_optima > 0)] "@NAME@_optimum.dat" using 2:5:3:4:1 with xerrorbars lc variable pt 6 ps 2.2 lw 2.5 notitle, \
+         for [k=1:(n_diverged > 0)] "@NAME@_diverged.dat" using 1:(diverged_y):2 with points lc variable pt 2 ps 2 lw 2 notitle, \
          keyentry with lines lc "black" title (words(fitted) > 0 ? "fitted U curve" : ""), \
          keyentry with xerrorbars lc "black" pt 6 ps 2.2 title (n_optima ? "ρ* with 95% interval" : ""), \
          keyentry with points lc "black" pt 2 ps 2 lw 2 title (n_diverged ? "diverged (not fitted)" : "")

@@ -497,10 +497,13 @@ static int figure_allocation(job *j)
         sb_quoted(&titles, title);
         sb_printf(&rs, "%s", b ? ", " : "");
         sb_num(&rs, star);
+        /* the shaded interval only for an interior minimum: an edge one is
+         * no location, and four wide bands would cover the figure */
+        int shade = json_is_true(interior);
         sb_printf(&lo, "%s", b ? ", " : "");
-        sb_num(&lo, star_lo);
+        sb_num(&lo, shade ? star_lo : NAN);
         sb_printf(&hi, "%s", b ? ", " : "");
-        sb_num(&hi, star_hi);
+        sb_num(&hi, shade ? star_hi : NAN);
         sb_printf(&ls, "%s", b ? ", " : "");
         sb_num(&ls, loss_star);
 
@@ -534,7 +537,7 @@ static int figure_allocation(job *j)
     }
     double ylo, yhi;
     /* headroom at the top for the legend, which sits over the U's dip */
-    range_pad(ymin, ymax, 0.08, 0.45 + 0.06 * budgets.n, &ylo, &yhi);
+    range_pad(ymin, ymax, 0.08, 0.5 + 0.12 * budgets.n, &ylo, &yhi);
     for (int i = 0; i < j->n_rows; i++) {
         const result_row *r = &j->rows[i];
         if (strcmp(r->kind, "allocation") != 0 || !isfinite(r->rho) || is_ok(r))
