@@ -4,6 +4,7 @@
 # Data: allocation.dat           one block per budget: rho, mean, sd, runs
 #       allocation_fit.dat       fitted curves of the budgets listed in `fitted`
 #       allocation_optimum.dat   budget index, rho*, 95% interval, loss at rho*
+# rho_lo and rho_hi are NaN for a minimum at the edge: no shaded band
 #       allocation_diverged.dat  rho, budget index, run of diverged runs
 # ---- engram-scale figure style (plots/style.gp, shared by every figure) ----
 set encoding utf8
@@ -39,26 +40,27 @@ term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64"
 n_budgets = 4
 array budget_title[n_budgets] = ["C = 1.05×10^{12} FLOPs: ρ* = 0.37 [-0.82, 0.86] (at edge)", "C = 2.0×10^{12} FLOPs: ρ* = 0.24 [-1.46, 0.75] (at edge)", "C = 3.5×10^{12} FLOPs: ρ* = 0.08 [-0.71, 0.67] (at edge)", "C = 1.05×10^{13} FLOPs: ρ* = 0.05 [-3.43, 0.58] (at edge)"]
 array rho_star[n_budgets] = [0.3663293457, 0.2395623322, 0.08197745703, 0.04753393627]
-array rho_lo[n_budgets] = [-0.8228237856, -1.464023503, -0.7087249362, -3.430504968]
-array rho_hi[n_budgets] = [0.8634950474, 0.7465736512, 0.6718410337, 0.5799616673]
+array rho_lo[n_budgets] = [NaN, NaN, NaN, NaN]
+array rho_hi[n_budgets] = [NaN, NaN, NaN, NaN]
 fitted = "1 2 3 4"       # budgets (1-based) with a curve, in the order of allocation_fit.dat's blocks
 unfitted = ""   # budgets without one: their means are joined by a thin line
 n_optima = 1
 n_diverged = 0
-diverged_y = 4.6845848 # diverged runs are marked near the top
+diverged_y = 4.743249207 # diverged runs are marked near the top
 
 set title "Sparsity allocation: MoE experts vs Engram (rho-vs-compute)" noenhanced
 set xlabel "allocation ratio ρ (share of sparse parameters in routed experts)"
 set ylabel "validation loss (nats/token)"
 set xrange [-0.04:1.04]
-set yrange [3.088508344:5.475542841]
+set yrange [3.088508344:5.866638889]
 set xtics 0.2
 set mxtics 2
 set ytics 0.5
 set format y "%.1f"
 set key top center vertical maxrows 6
 
-# rho* of each fitted budget: its 95% interval shaded, a dashed line at rho*
+# rho* of each fitted budget: a dashed line at rho*, its 95% interval shaded
+# if the minimum is interior
 do for [i=1:n_budgets] {
     if (rho_star[i] == rho_star[i]) {
         if (rho_lo[i] == rho_lo[i] && rho_hi[i] == rho_hi[i]) {
@@ -76,8 +78,8 @@ do for [fmt in "png svg"] {
          for [k=1:words(fitted)] "allocation_fit.dat" index k-1 using 1:2 with lines lt nth(fitted, k) notitle, \
          for [k=1:words(unfitted)] "allocation.dat" index nth(unfitted, k)-1 using 1:2 \
              with lines lt nth(unfitted, k) lw 1 dt 3 notitle, \
-         for [k=1:n_optima] "allocation_optimum.dat" using 2:5:3:4:1 with xerrorbars lc variable pt 6 ps 2.2 lw 2.5 notitle, \
-         for [k=1:n_diverged] "allocation_diverged.dat" using 1:(diverged_y):2 with points lc variable pt 2 ps 2 lw 2 notitle, \
+         for [k=1:(n_optima > 0)] "allocation_optimum.dat" using 2:5:3:4:1 with xerrorbars lc variable pt 6 ps 2.2 lw 2.5 notitle, \
+         for [k=1:(n_diverged > 0)] "allocation_diverged.dat" using 1:(diverged_y):2 with points lc variable pt 2 ps 2 lw 2 notitle, \
          keyentry with lines lc "black" title (words(fitted) > 0 ? "fitted U curve" : ""), \
          keyentry with xerrorbars lc "black" pt 6 ps 2.2 title (n_optima ? "ρ* with 95% interval" : ""), \
          keyentry with points lc "black" pt 2 ps 2 lw 2 title (n_diverged ? "diverged (not fitted)" : "")
