@@ -7,10 +7,10 @@
 #include "data/corpus.h"
 #include "study/experiment.h"
 #include "study/results.h"
+#include "study/tsv.h"
 #include "train/checkpoint.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -57,32 +57,6 @@ static const char *const PLAN_NAMES[PLAN_COLUMNS] = {"run",    "budget", "rho", 
 enum { PC_RUN, PC_BUDGET, PC_RHO, PC_SEED, PC_MEMORY, PC_EXPERTS, PC_SLOTS, PC_PTOT, PC_PACT, PC_TOKENS, PC_STEPS,
        PC_FLOPS, PC_LABEL };
 
-static int split_tabs(char *line, char **fields, int max)
-{
-    int k = 0;
-    char *p = line;
-    while (k < max) {
-        fields[k++] = p;
-        char *tab = strchr(p, '\t');
-        if (!tab)
-            return k;
-        *tab = '\0';
-        p = tab + 1;
-    }
-    return max + 1; /* more columns than max */
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* plan.tsv as plan_write_tsv writes it; columns are found by their header
  * names, so a column added later does not break the report. */
 static int read_plan(const char *path, plan_line **out, int *n_out)
@@ -108,7 +82,7 @@ static int read_plan(const char *path, plan_line **out, int *n_out)
     for (char *line = strtok_r(text, "\n", &save); line && rc == ES_OK; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
         char *f[MAX_FIELDS + 1];
-        int k = split_tabs(line, f, MAX_FIELDS);
+        int k = tsv_split(line, f, MAX_FIELDS);
         if (line_no == 1) {
             n_header = k;
             for (int i = 0; i < k && i < MAX_FIELDS; i++)
@@ -143,7 +117,7 @@ static int read_plan(const char *path, plan_line **out, int *n_out)
             v[c] = NAN;
         for (size_t i = 0; i < sizeof numeric / sizeof *numeric && rc == ES_OK; i++) {
             int c = numeric[i];
-            if (col[c] >= 0 && parse_double(f[col[c]], &v[c]))
+            if (col[c] >= 0 && tsv_number(f[col[c]], &v[c]))
                 rc = es_error(ES_EDATA, "%s:%d: bad value '%s' in column %s", path, line_no, f[col[c]], PLAN_NAMES[c]);
         }
         if (rc)

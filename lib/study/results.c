@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "study/tsv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,17 +60,6 @@ int results_append(const char *path, const result_row *row)
     return rc;
 }
 
-static int parse_number(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int copy_text(char *dst, size_t size, const char *s)
 {
     if (strlen(s) >= size || *s == '\0')
@@ -95,8 +85,11 @@ int results_read(const char *path, result_row **rows, int *n)
                                          "train_loss", "seconds", "status", "label"};
     int cap = 64, count = 0, line_no = 0;
     result_row *out = malloc(sizeof *out * (size_t)cap);
+    if (!out) {
+        free(text);
+        return es_error(ES_ENOMEM, "cannot read %s: out of memory", path);
+    }
     char *save = NULL;
-    rc = ES_OK;
     for (char *line = strtok_r(text, "\n", &save); line && rc == ES_OK; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
         if (line_no == 1) {
@@ -105,25 +98,18 @@ int results_read(const char *path, result_row **rows, int *n)
             continue;
         }
         char *fields[COLUMNS];
-        int k = 0;
-        char *p = line;
-        for (; k < COLUMNS; k++) {
-            fields[k] = p;
-            char *tab = strchr(p, '\t');
-            if (!tab) {
-                k++;
-                break;
-            }
-            *tab = '\0';
-            p = tab + 1;
-        }
-        if (k != COLUMNS || strchr(fields[COLUMNS - 1], '\t')) {
+        if (tsv_split(line, fields, COLUMNS) != COLUMNS) {
             rc = es_error(ES_EDATA, "%s:%d: expected %d tab-separated columns", path, line_no, COLUMNS);
             break;
         }
         if (count == cap) {
+            result_row *grown = realloc(out, sizeof *out * (size_t)cap * 2);
+            if (!grown) {
+                rc = es_error(ES_ENOMEM, "cannot read %s: out of memory", path);
+                break;
+            }
+            out = grown;
             cap *= 2;
-            out = realloc(out, sizeof *out * (size_t)cap);
         }
         result_row *r = &out[count];
         memset(r, 0, sizeof *r);
@@ -131,7 +117,7 @@ int results_read(const char *path, result_row **rows, int *n)
         int bad = -1;
         for (int c = 0; c < COLUMNS && bad < 0; c++) {
             int text_column = c == 0 || c == 1 || c == 4 || c == 17 || c == 18;
-            if (!text_column && parse_number(fields[c], &v[c]))
+            if (!text_column && tsv_number(fields[c], &v[c]))
                 bad = c;
         }
         if (bad < 0 && (copy_text(r->run, sizeof r->run, fields[0]) || copy_text(r->kind, sizeof r->kind, fields[1])))
