@@ -181,10 +181,9 @@ static int reuse_run(const sweep_options *opt, const plan_run *r, const char *di
         if (rc)
             break;
         snprintf(dst, sizeof dst, "%s/reused_from", dir);
-        size_t n = strlen(src);
-        src[n] = '\n';
-        rc = file_write_atomic(dst, src, n + 1);
-        src[n] = '\0';
+        char line[4300];
+        int n = snprintf(line, sizeof line, "%s\n", src);
+        rc = file_write_atomic(dst, line, (size_t)n);
         snprintf(path, sizeof path, "%s/result.json", src);
         snprintf(dst, sizeof dst, "%s/result.json", dir);
         if (rc == ES_OK && (rc = copy_file(path, dst)) == ES_OK) {
