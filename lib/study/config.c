@@ -156,16 +156,6 @@ static int is_section(const char *path)
     return 0;
 }
 
-/* "file:line" for file nodes, "--set" for overrides (which have no line). */
-static const char *where(const ynode *n, char *buf, size_t size)
-{
-    if (n->line > 0)
-        snprintf(buf, size, "%s:%d", n->origin, n->line);
-    else
-        snprintf(buf, size, "%s", n->origin);
-    return buf;
-}
-
 static const char *kind_name(const ynode *n)
 {
     return n->kind == YNODE_MAP ? "a map" : n->kind == YNODE_SEQ ? "a list" : "a value";
@@ -330,7 +320,7 @@ static int range_error(const config_key *k, const char *name, const ynode *n)
         snprintf(hi, sizeof hi, "%" PRIu64, UINT64_MAX);
     else
         format_double(k->max, hi, sizeof hi);
-    return es_error(ES_ECONFIG, "%s: %s = %s is out of range %c%s, %s%c", where(n, at, sizeof at), name, n->value,
+    return es_error(ES_ECONFIG, "%s: %s = %s is out of range %c%s, %s%c", ytree_where(n, at, sizeof at), name, n->value,
                     k->min_open ? '(' : '[', lo, hi, k->max_open || isinf(k->max) ? ')' : ']');
 }
 
@@ -349,16 +339,18 @@ static int number_apply(const config_key *k, key_type t, const char *name, const
 {
     char at[600];
     if (n->kind != YNODE_SCALAR)
-        return es_error(ES_ECONFIG, "%s: %s: expected %s, got %s", where(n, at, sizeof at), name, type_name(t),
+        return es_error(ES_ECONFIG, "%s: %s: expected %s, got %s", ytree_where(n, at, sizeof at), name, type_name(t),
                         kind_name(n));
     const char *s = n->value;
     if (n->quoted) /* "128" in quotes is a string in YAML; say so rather than guess */
         return es_error(ES_ECONFIG, "%s: %s: expected %s, got the string '%s' (remove the quotes)",
-                        where(n, at, sizeof at), name, type_name(t), s);
+                        ytree_where(n, at, sizeof at), name, type_name(t), s);
     if (looks_non_finite(s))
-        return es_error(ES_ECONFIG, "%s: %s: expected a finite number, got '%s'", where(n, at, sizeof at), name, s);
+        return es_error(ES_ECONFIG, "%s: %s: expected a finite number, got '%s'", ytree_where(n, at, sizeof at), name,
+                        s);
     if (!is_decimal(s))
-        return es_error(ES_ECONFIG, "%s: %s: expected %s, got '%s'", where(n, at, sizeof at), name, type_name(t), s);
+        return es_error(ES_ECONFIG, "%s: %s: expected %s, got '%s'", ytree_where(n, at, sizeof at), name, type_name(t),
+                        s);
 
     if (t == KEY_U64 && is_all_digits(s)) { /* exact, beyond 2^53 */
         if (s[0] == '-' && strspn(s + 1, "0") != strlen(s + 1))
@@ -384,7 +376,7 @@ static int number_apply(const config_key *k, key_type t, const char *name, const
     double v = strtod(s, NULL);
     /* "1e6" is an integer, "1.5" is not */
     if (t != KEY_DOUBLE && isfinite(v) && v != floor(v))
-        return es_error(ES_ECONFIG, "%s: %s: expected an integer, got '%s'", where(n, at, sizeof at), name, s);
+        return es_error(ES_ECONFIG, "%s: %s: expected an integer, got '%s'", ytree_where(n, at, sizeof at), name, s);
     if (!isfinite(v) || !in_range(k, v)) /* 1e999 overflows to inf: out of range */
         return range_error(k, name, n);
     switch (t) {
@@ -405,7 +397,7 @@ static int number_apply(const config_key *k, key_type t, const char *name, const
             *(uint64_t *)dst = (uint64_t)v;
         return ES_OK;
     default:
-        return es_error(ES_ECONFIG, "%s: %s: unsupported key type", where(n, at, sizeof at), name);
+        return es_error(ES_ECONFIG, "%s: %s: unsupported key type", ytree_where(n, at, sizeof at), name);
     }
 }
 
@@ -423,7 +415,7 @@ static int enum_apply(const config_key *k, const ynode *n, run_config *cfg)
     char at[600], names[200];
     choices_text(k, names, sizeof names);
     if (n->kind != YNODE_SCALAR)
-        return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got %s", where(n, at, sizeof at), k->path, names,
+        return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got %s", ytree_where(n, at, sizeof at), k->path, names,
                         kind_name(n));
     for (int i = 0; k->choices[i]; i++)
         if (strcmp(n->value, k->choices[i]) == 0) {
@@ -440,7 +432,7 @@ static int enum_apply(const config_key *k, const ynode *n, run_config *cfg)
     char hint[120] = "";
     if (pick >= 0)
         snprintf(hint, sizeof hint, "; did you mean '%s'?", k->choices[pick]);
-    return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got '%s'%s", where(n, at, sizeof at), k->path, names,
+    return es_error(ES_ECONFIG, "%s: %s: expected one of %s, got '%s'%s", ytree_where(n, at, sizeof at), k->path, names,
                     n->value, hint);
 }
 
@@ -450,16 +442,16 @@ static int bool_apply(const config_key *k, const ynode *n, run_config *cfg)
 {
     char at[600];
     if (n->kind != YNODE_SCALAR)
-        return es_error(ES_ECONFIG, "%s: %s: expected true or false, got %s", where(n, at, sizeof at), k->path,
+        return es_error(ES_ECONFIG, "%s: %s: expected true or false, got %s", ytree_where(n, at, sizeof at), k->path,
                         kind_name(n));
     if (n->quoted)
         return es_error(ES_ECONFIG, "%s: %s: expected true or false, got the string '%s' (remove the quotes)",
-                        where(n, at, sizeof at), k->path, n->value);
+                        ytree_where(n, at, sizeof at), k->path, n->value);
     if (strcasecmp(n->value, "true") == 0 || strcasecmp(n->value, "false") == 0) {
         *(int *)field_of(cfg, k) = strcasecmp(n->value, "true") == 0;
         return ES_OK;
     }
-    return es_error(ES_ECONFIG, "%s: %s: expected true or false, got '%s'", where(n, at, sizeof at), k->path,
+    return es_error(ES_ECONFIG, "%s: %s: expected true or false, got '%s'", ytree_where(n, at, sizeof at), k->path,
                     n->value);
 }
 
@@ -469,16 +461,16 @@ static int list_apply(const config_key *k, const ynode *n, run_config *cfg)
 {
     char at[600];
     if (n->kind == YNODE_SCALAR && !n->value[0])
-        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got nothing", where(n, at, sizeof at),
+        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got nothing", ytree_where(n, at, sizeof at),
                         k->path);
     if (n->kind == YNODE_SCALAR)
         return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got '%s' (write a list as [%s])",
-                        where(n, at, sizeof at), k->path, n->value, n->value);
+                        ytree_where(n, at, sizeof at), k->path, n->value, n->value);
     if (n->kind != YNODE_SEQ)
-        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got %s", where(n, at, sizeof at), k->path,
-                        kind_name(n));
+        return es_error(ES_ECONFIG, "%s: %s: expected a list of integers, got %s", ytree_where(n, at, sizeof at),
+                        k->path, kind_name(n));
     if (n->n_items < 1 || n->n_items > k->size)
-        return es_error(ES_ECONFIG, "%s: %s: expected 1 to %zu items, got %zu", where(n, at, sizeof at), k->path,
+        return es_error(ES_ECONFIG, "%s: %s: expected 1 to %zu items, got %zu", ytree_where(n, at, sizeof at), k->path,
                         k->size, n->n_items);
     int items[LIST_MAX];
     for (size_t i = 0; i < n->n_items; i++) {
@@ -489,8 +481,8 @@ static int list_apply(const config_key *k, const ynode *n, run_config *cfg)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (items[j] == items[i])
-                return es_error(ES_ECONFIG, "%s: %s: %d appears twice", where(n->items[i], at, sizeof at), k->path,
-                                items[i]);
+                return es_error(ES_ECONFIG, "%s: %s: %d appears twice", ytree_where(n->items[i], at, sizeof at),
+                                k->path, items[i]);
     }
     int *dst = field_of(cfg, k);
     memset(dst, 0, k->size * sizeof *dst);
@@ -512,11 +504,11 @@ static int key_apply(const config_key *k, const ynode *n, run_config *cfg)
         return list_apply(k, n, cfg);
     case KEY_STRING:
         if (n->kind != YNODE_SCALAR)
-            return es_error(ES_ECONFIG, "%s: %s: expected a string, got %s", where(n, at, sizeof at), k->path,
+            return es_error(ES_ECONFIG, "%s: %s: expected a string, got %s", ytree_where(n, at, sizeof at), k->path,
                             kind_name(n));
         if (strlen(n->value) >= k->size)
-            return es_error(ES_ECONFIG, "%s: %s: '%.40s...' is longer than %zu characters", where(n, at, sizeof at),
-                            k->path, n->value, k->size - 1);
+            return es_error(ES_ECONFIG, "%s: %s: '%.40s...' is longer than %zu characters",
+                            ytree_where(n, at, sizeof at), k->path, n->value, k->size - 1);
         set_string(cfg, k, n->value);
         return ES_OK;
     default:
@@ -541,19 +533,19 @@ static int apply_node(const ynode *n, const char *path, run_config *cfg)
     if (!is_section(path)) {
         char hint[200];
         suggest(path, hint, sizeof hint);
-        return es_error(ES_ECONFIG, "%s: unknown key '%s'%s", where(n, at, sizeof at), path, hint);
+        return es_error(ES_ECONFIG, "%s: unknown key '%s'%s", ytree_where(n, at, sizeof at), path, hint);
     }
     if (is_empty_section(n))
         return ES_OK;
     if (n->kind != YNODE_MAP)
-        return es_error(ES_ECONFIG, "%s: %s: expected a map of keys, got %s%s%s%s", where(n, at, sizeof at), path,
-                        kind_name(n), n->kind == YNODE_SCALAR ? " '" : "",
-                        n->kind == YNODE_SCALAR ? n->value : "", n->kind == YNODE_SCALAR ? "'" : "");
+        return es_error(ES_ECONFIG, "%s: %s: expected a map of keys, got %s%s%s%s", ytree_where(n, at, sizeof at), path,
+                        kind_name(n), n->kind == YNODE_SCALAR ? " '" : "", n->kind == YNODE_SCALAR ? n->value : "",
+                        n->kind == YNODE_SCALAR ? "'" : "");
     for (size_t i = 0; i < n->n_items; i++) {
         char child[256];
         int len = snprintf(child, sizeof child, "%s.%s", path, n->items[i]->key);
         if (len < 0 || (size_t)len >= sizeof child)
-            return es_error(ES_ECONFIG, "%s: unknown key '%.60s...'", where(n->items[i], at, sizeof at), path);
+            return es_error(ES_ECONFIG, "%s: unknown key '%.60s...'", ytree_where(n->items[i], at, sizeof at), path);
         int rc = apply_node(n->items[i], child, cfg);
         if (rc)
             return rc;
@@ -611,7 +603,7 @@ int config_from_tree(const ynode *root, const char *const *skip_sections, run_co
     if (is_empty_section(root))
         return ES_OK;
     if (root->kind != YNODE_MAP)
-        return es_error(ES_ECONFIG, "%s: the top level must be a map of keys, got %s", where(root, at, sizeof at),
+        return es_error(ES_ECONFIG, "%s: the top level must be a map of keys, got %s", ytree_where(root, at, sizeof at),
                         kind_name(root));
     for (size_t i = 0; i < root->n_items; i++) {
         const ynode *n = root->items[i];

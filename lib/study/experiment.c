@@ -9,26 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *where(const ynode *n, char *buf, size_t size)
-{
-    if (n->line > 0)
-        snprintf(buf, size, "%s:%d", n->origin, n->line);
-    else
-        snprintf(buf, size, "%s", n->origin);
-    return buf;
-}
-
 static int parse_double(const ynode *n, const char *key, double *out)
 {
     char at[600];
     if (n->kind != YNODE_SCALAR || n->quoted)
-        return es_error(ES_ECONFIG, "%s: %s: expected a number, got %s", where(n, at, sizeof at), key,
+        return es_error(ES_ECONFIG, "%s: %s: expected a number, got %s", ytree_where(n, at, sizeof at), key,
                         n->kind == YNODE_SCALAR ? "a quoted string" : "a list or map");
     char *end;
     errno = 0;
     double v = strtod(n->value, &end);
     if (!n->value[0] || *end || errno == ERANGE || !isfinite(v))
-        return es_error(ES_ECONFIG, "%s: %s: expected a number, got '%s'", where(n, at, sizeof at), key, n->value);
+        return es_error(ES_ECONFIG, "%s: %s: expected a number, got '%s'", ytree_where(n, at, sizeof at), key,
+                        n->value);
     *out = v;
     return ES_OK;
 }
@@ -42,15 +34,16 @@ static int parse_numbers(const ynode *n, const char *key, double lo, double hi, 
         if (rc)
             return rc;
         if (out[0] < lo || out[0] > hi)
-            return es_error(ES_ECONFIG, "%s: %s = %g is out of range [%g, %g]", where(n, at, sizeof at), key, out[0],
-                            lo, hi);
+            return es_error(ES_ECONFIG, "%s: %s = %g is out of range [%g, %g]", ytree_where(n, at, sizeof at), key,
+                            out[0], lo, hi);
         *count = 1;
         return ES_OK;
     }
     if (n->kind != YNODE_SEQ || n->n_items == 0)
-        return es_error(ES_ECONFIG, "%s: %s: expected a non-empty list, like [1, 2]", where(n, at, sizeof at), key);
+        return es_error(ES_ECONFIG, "%s: %s: expected a non-empty list, like [1, 2]", ytree_where(n, at, sizeof at),
+                        key);
     if (n->n_items > SWEEP_MAX_ITEMS)
-        return es_error(ES_ECONFIG, "%s: %s: %zu items, at most %d", where(n, at, sizeof at), key, n->n_items,
+        return es_error(ES_ECONFIG, "%s: %s: %zu items, at most %d", ytree_where(n, at, sizeof at), key, n->n_items,
                         SWEEP_MAX_ITEMS);
     for (size_t i = 0; i < n->n_items; i++) {
         char item[160];
@@ -59,11 +52,11 @@ static int parse_numbers(const ynode *n, const char *key, double lo, double hi, 
         if (rc)
             return rc;
         if (out[i] < lo || out[i] > hi)
-            return es_error(ES_ECONFIG, "%s: %s = %g is out of range [%g, %g]", where(n->items[i], at, sizeof at),
+            return es_error(ES_ECONFIG, "%s: %s = %g is out of range [%g, %g]", ytree_where(n->items[i], at, sizeof at),
                             item, out[i], lo, hi);
         for (size_t j = 0; j < i; j++)
             if (out[j] == out[i])
-                return es_error(ES_ECONFIG, "%s: %s: %g appears twice", where(n->items[i], at, sizeof at), key,
+                return es_error(ES_ECONFIG, "%s: %s: %g appears twice", ytree_where(n->items[i], at, sizeof at), key,
                                 out[i]);
     }
     *count = (int)n->n_items;
@@ -73,7 +66,7 @@ static int parse_numbers(const ynode *n, const char *key, double lo, double hi, 
 static int unknown_key(const ynode *n, const char *section, const char *allowed)
 {
     char at[600];
-    return es_error(ES_ECONFIG, "%s: unknown key '%s.%s' (this sweep kind takes: %s)", where(n, at, sizeof at),
+    return es_error(ES_ECONFIG, "%s: unknown key '%s.%s' (this sweep kind takes: %s)", ytree_where(n, at, sizeof at),
                     section, n->key, allowed);
 }
 
@@ -82,12 +75,12 @@ static int parse_budget_list(experiment *ex, const ynode *list)
     char at[600];
     if (list->kind != YNODE_SEQ || list->n_items == 0 || list->n_items > SWEEP_MAX_ITEMS)
         return es_error(ES_ECONFIG, "%s: sweep.budgets: expected a list of {flops: C, model: {...}}",
-                        where(list, at, sizeof at));
+                        ytree_where(list, at, sizeof at));
     for (size_t i = 0; i < list->n_items; i++) {
         const ynode *b = list->items[i];
         if (b->kind != YNODE_MAP)
             return es_error(ES_ECONFIG, "%s: sweep.budgets[%zu]: expected a map {flops: C, model: {...}}",
-                            where(b, at, sizeof at), i);
+                            ytree_where(b, at, sizeof at), i);
         sweep_budget *out = &ex->budgets[i];
         out->flops = 0;
         for (size_t j = 0; j < b->n_items; j++) {
@@ -99,23 +92,23 @@ static int parse_budget_list(experiment *ex, const ynode *list)
                 if (rc)
                     return rc;
                 if (!(out->flops > 0))
-                    return es_error(ES_ECONFIG, "%s: %s = %g must be positive", where(kv, at, sizeof at), key,
+                    return es_error(ES_ECONFIG, "%s: %s = %g must be positive", ytree_where(kv, at, sizeof at), key,
                                     out->flops);
             } else if (strcmp(kv->key, "model") == 0) {
                 if (kv->kind != YNODE_MAP)
-                    return es_error(ES_ECONFIG, "%s: %s: expected a map of model keys", where(kv, at, sizeof at),
+                    return es_error(ES_ECONFIG, "%s: %s: expected a map of model keys", ytree_where(kv, at, sizeof at),
                                     key);
                 out->model = kv;
             } else {
                 return es_error(ES_ECONFIG, "%s: unknown key '%s' (a budget takes flops and model)",
-                                where(kv, at, sizeof at), key);
+                                ytree_where(kv, at, sizeof at), key);
             }
         }
         if (out->flops <= 0)
-            return es_error(ES_ECONFIG, "%s: sweep.budgets[%zu] has no flops", where(b, at, sizeof at), i);
+            return es_error(ES_ECONFIG, "%s: sweep.budgets[%zu] has no flops", ytree_where(b, at, sizeof at), i);
         for (size_t j = 0; j < i; j++)
             if (ex->budgets[j].flops == out->flops)
-                return es_error(ES_ECONFIG, "%s: sweep.budgets: flops %g appears twice", where(b, at, sizeof at),
+                return es_error(ES_ECONFIG, "%s: sweep.budgets: flops %g appears twice", ytree_where(b, at, sizeof at),
                                 out->flops);
     }
     ex->n_budgets = (int)list->n_items;
@@ -129,8 +122,8 @@ static int parse_seeds(experiment *ex, const ynode *n)
     for (int i = 0; rc == ES_OK && i < ex->n_seeds; i++) {
         if (v[i] != floor(v[i])) {
             char at[600];
-            return es_error(ES_ECONFIG, "%s: sweep.seeds[%d] = %g is not a whole number", where(n->items[i], at, sizeof at),
-                            i, v[i]);
+            return es_error(ES_ECONFIG, "%s: sweep.seeds[%d] = %g is not a whole number",
+                            ytree_where(n->items[i], at, sizeof at), i, v[i]);
         }
         ex->seeds[i] = (uint64_t)v[i];
     }
@@ -143,11 +136,11 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
     if (!sweep)
         return es_error(ES_ECONFIG, "%s: no sweep section (an experiment needs sweep.kind and its lists)", ex->path);
     if (sweep->kind != YNODE_MAP)
-        return es_error(ES_ECONFIG, "%s: sweep: expected a map", where(sweep, at, sizeof at));
+        return es_error(ES_ECONFIG, "%s: sweep: expected a map", ytree_where(sweep, at, sizeof at));
     const ynode *kind = ytree_child(sweep, "kind");
     if (!kind || kind->kind != YNODE_SCALAR)
         return es_error(ES_ECONFIG, "%s: sweep.kind is missing (allocation, memory or grid)",
-                        where(sweep, at, sizeof at));
+                        ytree_where(sweep, at, sizeof at));
     if (strcmp(kind->value, "allocation") == 0)
         ex->kind = SWEEP_ALLOCATION;
     else if (strcmp(kind->value, "memory") == 0)
@@ -156,7 +149,7 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
         ex->kind = SWEEP_GRID;
     else
         return es_error(ES_ECONFIG, "%s: sweep.kind: expected one of allocation, memory, grid, got '%s'",
-                        where(kind, at, sizeof at), kind->value);
+                        ytree_where(kind, at, sizeof at), kind->value);
     static const char *allowed[] = {"kind, budgets, total_to_active, rho, seeds", "kind, budget, slots, memory, seeds",
                                     "kind, budget, variants, grid, seeds"};
     int rc = ES_OK;
@@ -176,7 +169,7 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
             rc = parse_double(kv, "sweep.total_to_active", &ex->total_to_active);
             if (rc == ES_OK && !(ex->total_to_active > 1 && ex->total_to_active <= 1000))
                 rc = es_error(ES_ECONFIG, "%s: sweep.total_to_active = %g is out of range (1, 1000]",
-                              where(kv, at, sizeof at), ex->total_to_active);
+                              ytree_where(kv, at, sizeof at), ex->total_to_active);
             have_ratio = 1;
         } else if (ex->kind == SWEEP_ALLOCATION && strcmp(k, "rho") == 0) {
             rc = parse_numbers(kv, "sweep.rho", 0, 1, ex->rho, &ex->n_rho);
@@ -184,7 +177,7 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
         } else if (ex->kind != SWEEP_ALLOCATION && strcmp(k, "budget") == 0) {
             rc = parse_double(kv, "sweep.budget", &ex->budgets[0].flops);
             if (rc == ES_OK && !(ex->budgets[0].flops > 0))
-                rc = es_error(ES_ECONFIG, "%s: sweep.budget = %g must be positive", where(kv, at, sizeof at),
+                rc = es_error(ES_ECONFIG, "%s: sweep.budget = %g must be positive", ytree_where(kv, at, sizeof at),
                               ex->budgets[0].flops);
             ex->n_budgets = 1;
         } else if (ex->kind == SWEEP_MEMORY && strcmp(k, "slots") == 0) {
@@ -196,7 +189,7 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
         } else if (ex->kind == SWEEP_MEMORY && strcmp(k, "memory") == 0) {
             if (kv->kind != YNODE_SEQ || kv->n_items == 0 || kv->n_items > 3)
                 rc = es_error(ES_ECONFIG, "%s: sweep.memory: expected a list of none, engram, overencoding",
-                              where(kv, at, sizeof at));
+                              ytree_where(kv, at, sizeof at));
             for (size_t j = 0; rc == ES_OK && j < kv->n_items; j++) {
                 const ynode *m = kv->items[j];
                 int kindv = m->kind != YNODE_SCALAR ? -1
@@ -206,10 +199,11 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
                                                                      : -1;
                 if (kindv < 0)
                     rc = es_error(ES_ECONFIG, "%s: sweep.memory[%zu]: expected none, engram or overencoding, got '%s'",
-                                  where(m, at, sizeof at), j, m->kind == YNODE_SCALAR ? m->value : "a list or map");
+                                  ytree_where(m, at, sizeof at), j,
+                                  m->kind == YNODE_SCALAR ? m->value : "a list or map");
                 for (int q = 0; rc == ES_OK && q < ex->n_memories; q++)
                     if (ex->memories[q] == kindv)
-                        rc = es_error(ES_ECONFIG, "%s: sweep.memory: '%s' appears twice", where(m, at, sizeof at),
+                        rc = es_error(ES_ECONFIG, "%s: sweep.memory: '%s' appears twice", ytree_where(m, at, sizeof at),
                                       m->value);
                 if (rc == ES_OK)
                     ex->memories[ex->n_memories++] = kindv;
@@ -218,13 +212,13 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
         } else if (ex->kind == SWEEP_GRID && strcmp(k, "variants") == 0) {
             if (kv->kind != YNODE_SEQ || kv->n_items == 0 || kv->n_items > SWEEP_MAX_ITEMS)
                 rc = es_error(ES_ECONFIG, "%s: sweep.variants: expected a list of {label: name, set: {key: value}}",
-                              where(kv, at, sizeof at));
+                              ytree_where(kv, at, sizeof at));
             for (size_t j = 0; rc == ES_OK && j < kv->n_items; j++) {
                 const ynode *v = kv->items[j];
                 sweep_variant *out = &ex->variants[j];
                 if (v->kind != YNODE_MAP)
                     rc = es_error(ES_ECONFIG, "%s: sweep.variants[%zu]: expected {label: name, set: {...}}",
-                                  where(v, at, sizeof at), j);
+                                  ytree_where(v, at, sizeof at), j);
                 for (size_t q = 0; rc == ES_OK && q < v->n_items; q++) {
                     const ynode *f = v->items[q];
                     if (strcmp(f->key, "label") == 0 && f->kind == YNODE_SCALAR && f->value[0] &&
@@ -236,26 +230,26 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
                         rc = es_error(ES_ECONFIG,
                                       "%s: sweep.variants[%zu].%s: a variant takes label (a short name without tabs) "
                                       "and set (a map of key.path: value)",
-                                      where(f, at, sizeof at), j, f->key);
+                                      ytree_where(f, at, sizeof at), j, f->key);
                 }
                 if (rc == ES_OK && !out->label[0])
-                    rc = es_error(ES_ECONFIG, "%s: sweep.variants[%zu] has no label", where(v, at, sizeof at), j);
+                    rc = es_error(ES_ECONFIG, "%s: sweep.variants[%zu] has no label", ytree_where(v, at, sizeof at), j);
                 for (size_t q = 0; rc == ES_OK && q < j; q++)
                     if (strcmp(ex->variants[q].label, out->label) == 0)
                         rc = es_error(ES_ECONFIG, "%s: sweep.variants: label '%s' appears twice",
-                                      where(v, at, sizeof at), out->label);
+                                      ytree_where(v, at, sizeof at), out->label);
             }
             ex->n_variants = rc == ES_OK ? (int)kv->n_items : 0;
         } else if (ex->kind == SWEEP_GRID && strcmp(k, "grid") == 0) {
             if (kv->kind != YNODE_MAP || kv->n_items == 0 || kv->n_items > SWEEP_MAX_GRID_KEYS)
                 rc = es_error(ES_ECONFIG, "%s: sweep.grid: expected a map of key.path: [values] (at most %d keys)",
-                              where(kv, at, sizeof at), SWEEP_MAX_GRID_KEYS);
+                              ytree_where(kv, at, sizeof at), SWEEP_MAX_GRID_KEYS);
             for (size_t j = 0; rc == ES_OK && j < kv->n_items; j++) {
                 const ynode *a = kv->items[j];
                 if (a->kind != YNODE_SEQ || a->n_items == 0 || a->n_items > SWEEP_MAX_ITEMS ||
                     strlen(a->key) >= sizeof ex->axes[j].key)
                     rc = es_error(ES_ECONFIG, "%s: sweep.grid.%s: expected a non-empty list of values",
-                                  where(a, at, sizeof at), a->key);
+                                  ytree_where(a, at, sizeof at), a->key);
                 else {
                     snprintf(ex->axes[j].key, sizeof ex->axes[j].key, "%s", a->key);
                     ex->axes[j].values = a;
@@ -274,14 +268,16 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
     }
     if (ex->kind == SWEEP_ALLOCATION) {
         if (!have_budgets || !have_rho || !have_ratio)
-            return es_error(ES_ECONFIG, "%s: an allocation sweep needs sweep.budgets, sweep.total_to_active and sweep.rho",
-                            where(sweep, at, sizeof at));
+            return es_error(ES_ECONFIG,
+                            "%s: an allocation sweep needs sweep.budgets, sweep.total_to_active and sweep.rho",
+                            ytree_where(sweep, at, sizeof at));
     } else if (ex->kind == SWEEP_MEMORY) {
         if (!have_slots || !have_memory)
             return es_error(ES_ECONFIG, "%s: a memory sweep needs sweep.slots and sweep.memory",
-                            where(sweep, at, sizeof at));
+                            ytree_where(sweep, at, sizeof at));
     } else if (ex->n_variants == 0 && ex->n_axes == 0) {
-        return es_error(ES_ECONFIG, "%s: a grid sweep needs sweep.variants or sweep.grid", where(sweep, at, sizeof at));
+        return es_error(ES_ECONFIG, "%s: a grid sweep needs sweep.variants or sweep.grid",
+                        ytree_where(sweep, at, sizeof at));
     }
     return ES_OK;
 }
@@ -333,7 +329,7 @@ static int put_overrides(ynode *tree, const char *prefix, const ynode *map)
         if (strncmp(path, "sweep", 5) == 0 && (path[5] == '.' || !path[5])) {
             char at[600];
             return es_error(ES_ECONFIG, "%s: an override cannot change the sweep (%s)",
-                            where(map->items[i], at, sizeof at), path);
+                            ytree_where(map->items[i], at, sizeof at), path);
         }
         int rc = ytree_put(tree, path, map->items[i]);
         if (rc)

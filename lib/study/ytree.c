@@ -629,3 +629,12 @@ int ytree_write(const ynode *root, const char *path)
         rc = es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
     return rc;
 }
+
+const char *ytree_where(const ynode *node, char *buf, size_t size)
+{
+    if (node->line > 0)
+        snprintf(buf, size, "%s:%d", node->origin, node->line);
+    else
+        snprintf(buf, size, "%s", node->origin);
+    return buf;
+}

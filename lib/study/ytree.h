@@ -46,6 +46,10 @@ ynode *ytree_get(const ynode *root, const char *dotted_path);
 /* Map lookup of one key, or NULL. */
 ynode *ytree_child(const ynode *map, const char *key);
 
+/* Where a node came from, for error messages: "file:line", or the origin
+ * alone for --set overrides (which have no line). Returns buf. */
+const char *ytree_where(const ynode *node, char *buf, size_t size);
+
 ynode *ytree_clone(const ynode *node);
 void ytree_free(ynode *node);
 
