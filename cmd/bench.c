@@ -3,7 +3,7 @@
 
 #include "core/parallel.h"
 #include "data/dataset.h"
-#include "study/config.h"
+#include "config/config.h"
 #include "train/bench.h"
 
 #include <jansson.h>

@@ -3,7 +3,7 @@
 
 #include "data/coverage.h"
 #include "data/dataset.h"
-#include "study/config.h"
+#include "config/config.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -4,7 +4,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "data/dataset.h"
-#include "study/config.h"
+#include "config/config.h"
 #include "train/trainer.h"
 
 #include <jansson.h>

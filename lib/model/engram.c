@@ -7,7 +7,7 @@
 #include "core/parallel.h"
 #include "core/profile.h"
 #include "model/layers.h"
-#include "study/config.h"
+#include "config/config.h"
 
 #include <math.h>
 #include <omp.h>

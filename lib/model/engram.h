@@ -22,7 +22,7 @@
 
 typedef struct {
     int N, T, C, H, W, De;
-    int gate_mode;   /* GATE_PAPER, GATE_SSQRT, GATE_OFF (study/config.h) */
+    int gate_mode;   /* GATE_PAPER, GATE_SSQRT, GATE_OFF (config/config.h) */
     int conv_on, kernel, dilation;
     ngram_hasher hasher;
     sparse_table table;  /* [hasher.rows, W], owned */

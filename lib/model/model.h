@@ -19,7 +19,7 @@
 #include "model/engram.h"
 #include "model/moe.h"
 #include "model/overencoding.h"
-#include "study/config.h"
+#include "config/config.h"
 
 typedef struct {
     char name[64];   /* "blocks.0.attn.wqkv" */

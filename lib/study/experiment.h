@@ -33,8 +33,8 @@
 
 #include <stdint.h>
 
-#include "study/config.h"
-#include "study/ytree.h"
+#include "config/config.h"
+#include "config/ytree.h"
 
 typedef enum { SWEEP_ALLOCATION, SWEEP_MEMORY, SWEEP_GRID } sweep_kind;
 

@@ -6,7 +6,7 @@
 
 #include "core/profile.h"
 #include "data/dataset.h"
-#include "study/config.h"
+#include "config/config.h"
 
 typedef struct {
     int threads, warmup, steps;

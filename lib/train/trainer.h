@@ -20,7 +20,7 @@
 #include "data/batch.h"
 #include "data/dataset.h"
 #include "model/model.h"
-#include "study/config.h"
+#include "config/config.h"
 #include "train/optimizer.h"
 
 typedef struct {

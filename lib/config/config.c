@@ -1,6 +1,6 @@
 /* Run configs: one key table drives defaults, parsing, range checks,
  * error suggestions and writing, so a key is added in one place. */
-#include "study/config.h"
+#include "config/config.h"
 
 #include "core/error.h"
 

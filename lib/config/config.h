@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "study/ytree.h"
+#include "config/ytree.h"
 
 enum { CONFIG_STRING_MAX = 512 };
 

@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "tmpfiles.h"
-#include "study/config.h"
+#include "config/config.h"
 
 
 /* Loads text as small.yaml (removed again) with overrides; returns the code. */

@@ -1,8 +1,8 @@
-/* A cmocka fixture shared by the study tests: a fresh temp folder per
+/* A cmocka fixture shared by the config and study tests: a fresh temp folder per
  * group, files in it by name, all removed at teardown; and a check that
  * the last lib/ error message says what it should. */
-#ifndef TESTS_STUDY_TMPFILES_H
-#define TESTS_STUDY_TMPFILES_H
+#ifndef TESTS_SUPPORT_TMPFILES_H
+#define TESTS_SUPPORT_TMPFILES_H
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "tmpfiles.h"
-#include "study/ytree.h"
+#include "config/ytree.h"
 
 /* A file in the test's temp folder with the given text; returns its path. */
 static const char *write_file(void **state, const char *name, const char *text)

@@ -1,6 +1,6 @@
 /* YAML trees with origins: libyaml's event parser builds the tree, its
  * emitter writes it back (so quoting is libyaml's, not ours). */
-#include "study/ytree.h"
+#include "config/ytree.h"
 
 #include "core/error.h"
 #include "core/mem.h"
