@@ -645,7 +645,10 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, con
         json_object_set_new(jaic, U_NAMES[m], fit_json_number(aic[m]));
     put_monotone(e, rho, loss, n);
     if (chosen < 0) {
-        fit_warn(e, reason, reason_size,
+        /* a monotone curve still has its verdict, its best measured rho
+         * and its monotone fit: the budget counts as fitted */
+        *fitted = json_is_string(json_object_get(e, "aic_best"));
+        fit_warn(e, *fitted ? NULL : reason, reason_size,
                  "budget %g: no U model converged (the losses may fall or rise monotonically in rho)", budget);
         return e;
     }
