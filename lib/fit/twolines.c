@@ -185,7 +185,7 @@ static void interrupted(const double *x, const double *y, int n, double xc, int 
 /* Step 1: the flexible fit's yhat and SE at every run. Returns 0, or -1
  * when it has no residual degree of freedom. */
 static int flexible_fit(const double *x, const double *y, int n, int distinct, double *yhat, double *se,
-                        const char **kind, double *X, double *e)
+                        const char **kind, int *df, double *X, double *e)
 {
     if (n - distinct >= 2) {
         /* the saturated model: one mean per x, the pooled within-x sd */
@@ -206,6 +206,7 @@ static int flexible_fit(const double *x, const double *y, int n, int distinct, d
         for (int i = 0; i < n; i++)
             se[i] = sd / sqrt(se[i]);
         *kind = "per-rho means";
+        *df = n - distinct;
         return 0;
     }
     /* one run per x (or nearly): a cubic polynomial */
@@ -234,10 +235,14 @@ static int flexible_fit(const double *x, const double *y, int n, int distinct, d
         se[i] = sqrt(s2 * q);
     }
     *kind = "cubic polynomial";
+    *df = n - 4;
     return 0;
 }
 
-static void name_shape(twolines_result *r)
+/* flat_spread: 1 when the flexible fit's highest and lowest fitted values
+ * do not differ significantly (so "flat" is a reading of the points, not
+ * only the absence of a significant slope). */
+static void name_shape(twolines_result *r, int flat_spread)
 {
     const twolines_line *L = &r->left, *R = &r->right;
     int sl = L->tested && L->p < TWOLINES_ALPHA, sr = R->tested && R->p < TWOLINES_ALPHA;
@@ -248,7 +253,7 @@ static void name_shape(twolines_result *r)
         return;
     }
     r->verdict = TWOLINES_NO_U;
-    r->shape = neg && pos ? "not resolved" : pos ? "rising" : neg ? "falling" : "flat";
+    r->shape = neg && pos ? "not resolved" : pos ? "rising" : neg ? "falling" : flat_spread ? "flat" : "not resolved";
 }
 
 int twolines_test(const double *x, const double *y, int n, twolines_result *r)
@@ -280,7 +285,8 @@ int twolines_test(const double *x, const double *y, int n, twolines_result *r)
                  "%d distinct rho value%s: two lines of at least 3 each need 5", distinct, distinct == 1 ? "" : "s");
         goto done;
     }
-    if (flexible_fit(x, y, n, distinct, yhat, se, &r->flexible, X, e) != 0) {
+    int flex_df = 0;
+    if (flexible_fit(x, y, n, distinct, yhat, se, &r->flexible, &flex_df, X, e) != 0) {
         snprintf(r->reason, sizeof r->reason, "%d runs at %d rho values leave the flexible fit no residual degree "
                  "of freedom", n, distinct);
         goto done;
@@ -320,6 +326,12 @@ int twolines_test(const double *x, const double *y, int n, twolines_result *r)
     /* step 6: the two lines at the breakpoint */
     interrupted(x, y, n, r->breakpoint, 1, &r->left, X, e);
     interrupted(x, y, n, r->breakpoint, 2, &r->right, X, e);
+    /* an untested line keeps its slope as a description; its test
+     * statistics would suggest a test that was not made */
+    twolines_line *lines[2] = {&r->left, &r->right};
+    for (int k = 0; k < 2; k++)
+        if (!lines[k]->tested)
+            lines[k]->se = lines[k]->t = lines[k]->p = NAN;
     if (!r->left.tested && !r->right.tested) {
         snprintf(r->reason, sizeof r->reason, "neither line at the breakpoint %.3f has 3 distinct rho values and a "
                  "residual degree of freedom", r->breakpoint);
@@ -330,7 +342,18 @@ int twolines_test(const double *x, const double *y, int n, twolines_result *r)
                  "to test, so no U can be called", r->left.tested ? "right" : "left",
                  r->left.tested ? r->right.distinct : r->left.distinct,
                  (r->left.tested ? r->right.distinct : r->left.distinct) == 1 ? "" : "s", r->breakpoint);
-    name_shape(r);
+    /* the spread of the flexible fit: its highest against its lowest value */
+    int hi = 0, lo = 0;
+    for (int i = 1; i < n; i++) {
+        hi = yhat[i] > yhat[hi] ? i : hi;
+        lo = yhat[i] < yhat[lo] ? i : lo;
+    }
+    double spread_se = sqrt(se[hi] * se[hi] + se[lo] * se[lo]);
+    /* with one run per rho (the cubic stand-in) there is no replicate
+     * spread to call the points flat against */
+    int flat_spread = strcmp(r->flexible, "per-rho means") == 0 &&
+                      yhat[hi] - yhat[lo] <= gsl_cdf_tdist_Pinv(1 - TWOLINES_ALPHA / 2, flex_df) * spread_se;
+    name_shape(r, flat_spread);
 done:
     free(e);
     free(X);

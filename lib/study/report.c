@@ -691,13 +691,15 @@ void put_warnings(FILE *f, const json_t *e)
 static const char *figure_caption(const char *name)
 {
     if (strcmp(name, "allocation") == 0)
-        return "Validation loss against rho per budget: mean ± sd over seeds, the fitted U curve, rho* with its 95% "
-               "interval; diverged runs marked with a cross.";
+        return "Validation loss against rho, each budget relative to its own best measured mean: mean ± sd over "
+               "seeds; where the two-lines test finds a U, the U model and rho* with its 95% interval, else the "
+               "monotone fit (dashed); diverged runs marked with a cross.";
     if (strcmp(name, "memory") == 0)
         return "Validation loss against table slots (log x): Engram and OverEncoding with their fitted power laws "
                "(alpha in the legend).";
     if (strcmp(name, "rho_star") == 0)
-        return "rho* against budget C (log x) with its 95% intervals; the band is the paper's 0.75-0.8.";
+        return "Per budget C (log x): rho* with its 95% interval where the two-lines test finds a U, else the best "
+               "measured rho (open) and the rho not significantly worse (+); the band is the paper's 0.75-0.8.";
     if (strcmp(name, "grid") == 0)
         return "Mean ± sd validation loss per grid label.";
     if (strncmp(name, "training_", 9) == 0)
