@@ -436,10 +436,19 @@ static twolines_verdict put_u_test(json_t *e, double budget, const double *rho, 
     if (t.verdict == TWOLINES_TOO_FEW)
         fit_warn(e, NULL, 0, "budget %g: too few points to test a U (%s): no minimum is called interior", budget,
                  t.reason);
-    else if (t.verdict == TWOLINES_NO_U)
-        fit_warn(e, NULL, 0, "budget %g: no U by the two-lines test (shape: %s; left slope %.3g, p %.3g; right "
-                 "slope %.3g, p %.3g)%s%s", budget, t.shape, t.left.slope, t.left.p, t.right.slope, t.right.p,
-                 t.reason[0] ? "; " : "", t.reason);
+    else if (t.verdict == TWOLINES_NO_U) {
+        char left[64], right[64];
+        const twolines_line *lines[2] = {&t.left, &t.right};
+        char *out[2] = {left, right};
+        for (int k = 0; k < 2; k++)
+            if (lines[k]->tested)
+                snprintf(out[k], 64, "slope %.3g, p %.2g", lines[k]->slope, lines[k]->p);
+            else
+                snprintf(out[k], 64, "not tested, %d rho value%s", lines[k]->distinct,
+                         lines[k]->distinct == 1 ? "" : "s");
+        fit_warn(e, NULL, 0, "budget %g: no U by the two-lines test: the points are %s (breakpoint %.3f; left line "
+                 "%s; right line %s)", budget, t.shape, t.breakpoint, left, right);
+    }
     return t.verdict;
 }
 

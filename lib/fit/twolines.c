@@ -333,12 +333,12 @@ int twolines_test(const double *x, const double *y, int n, twolines_result *r)
         if (!lines[k]->tested)
             lines[k]->se = lines[k]->t = lines[k]->p = NAN;
     if (!r->left.tested && !r->right.tested) {
-        snprintf(r->reason, sizeof r->reason, "neither line at the breakpoint %.3f has 3 distinct rho values and a "
+        snprintf(r->reason, sizeof r->reason, "Neither line at the breakpoint %.3f has 3 distinct rho values and a "
                  "residual degree of freedom", r->breakpoint);
         goto done;
     }
     if (!r->left.tested || !r->right.tested)
-        snprintf(r->reason, sizeof r->reason, "the %s line has %d distinct rho value%s (breakpoint %.3f): too few "
+        snprintf(r->reason, sizeof r->reason, "The %s line has %d distinct rho value%s (breakpoint %.3f): too few "
                  "to test, so no U can be called", r->left.tested ? "right" : "left",
                  r->left.tested ? r->right.distinct : r->left.distinct,
                  (r->left.tested ? r->right.distinct : r->left.distinct) == 1 ? "" : "s", r->breakpoint);
