@@ -239,9 +239,9 @@ static int flexible_fit(const double *x, const double *y, int n, int distinct, d
     return 0;
 }
 
-/* flat_spread: 1 when the flexible fit's highest and lowest fitted values
- * do not differ significantly (so "flat" is a reading of the points, not
- * only the absence of a significant slope). */
+/* flat_spread: 1 when the per-rho means do not differ significantly (so
+ * "flat" is a reading of the points, not only the absence of a
+ * significant slope). */
 static void name_shape(twolines_result *r, int flat_spread)
 {
     const twolines_line *L = &r->left, *R = &r->right;
@@ -342,17 +342,19 @@ int twolines_test(const double *x, const double *y, int n, twolines_result *r)
                  "to test, so no U can be called", r->left.tested ? "right" : "left",
                  r->left.tested ? r->right.distinct : r->left.distinct,
                  (r->left.tested ? r->right.distinct : r->left.distinct) == 1 ? "" : "s", r->breakpoint);
-    /* the spread of the flexible fit: its highest against its lowest value */
-    int hi = 0, lo = 0;
-    for (int i = 1; i < n; i++) {
-        hi = yhat[i] > yhat[hi] ? i : hi;
-        lo = yhat[i] < yhat[lo] ? i : lo;
+    /* "flat" needs evidence that the means do not differ: the one-way
+     * analysis of variance of the runs by rho (F test of equal means), which
+     * needs replicates; with one run per rho there is none */
+    int flat_spread = 0;
+    if (strcmp(r->flexible, "per-rho means") == 0) {
+        double grand = gsl_stats_mean(y, 1, (size_t)n), ssb = 0, ssw = 0;
+        for (int i = 0; i < n; i++) {
+            ssb += (yhat[i] - grand) * (yhat[i] - grand);
+            ssw += (y[i] - yhat[i]) * (y[i] - yhat[i]);
+        }
+        double f = ssw > 0 ? (ssb / (distinct - 1)) / (ssw / flex_df) : (ssb > 0 ? INFINITY : 0);
+        flat_spread = gsl_cdf_fdist_Q(f, distinct - 1, flex_df) >= TWOLINES_ALPHA;
     }
-    double spread_se = sqrt(se[hi] * se[hi] + se[lo] * se[lo]);
-    /* with one run per rho (the cubic stand-in) there is no replicate
-     * spread to call the points flat against */
-    int flat_spread = strcmp(r->flexible, "per-rho means") == 0 &&
-                      yhat[hi] - yhat[lo] <= gsl_cdf_tdist_Pinv(1 - TWOLINES_ALPHA / 2, flex_df) * spread_se;
     name_shape(r, flat_spread);
 done:
     free(e);

@@ -56,10 +56,10 @@
  * The shape the points show when there is no U: "falling" (a significant
  * negative slope and no significant positive one), "rising" (the
  * converse), "flat" (no significant slope, and with seeds to compare the
- * per-rho means' highest and lowest do not differ significantly: a t test
- * with the pooled within-rho degrees of freedom), "not resolved" (no
- * significant slope otherwise, e.g. one run per rho; or a significant rise
- * then fall, a maximum, which no loss curve should show). An untested
+ * per-rho means do not differ: one-way analysis of variance, F test at
+ * 0.05), "not resolved" (no significant slope otherwise, e.g. one run per
+ * rho; or a significant rise then fall, a maximum, which no loss curve
+ * should show). An untested
  * line keeps its slope as a description, its se, t and p are NaN. */
 #ifndef ES_FIT_TWOLINES_H
 #define ES_FIT_TWOLINES_H

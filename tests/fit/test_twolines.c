@@ -120,6 +120,43 @@ static void test_too_few(void **state)
     assert_int_equal(r.verdict, TWOLINES_TOO_FEW);
 }
 
+/* The shape's name when no slope is significant: "flat" only where seeds
+ * show the means equal (F test), "not resolved" with one run per rho. */
+static void test_flat(void **state)
+{
+    (void)state;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    int flat = 0, u = 0, trials = 40;
+    double x[27], y[27];
+    for (int trial = 0; trial < trials; trial++) {
+        gsl_rng_set(rng, 40 + (unsigned long)trial);
+        for (int k = 0; k < 27; k++) {
+            x[k] = (k / 3) / 8.0;
+            y[k] = 4 + gsl_ran_gaussian(rng, 0.004);
+        }
+        twolines_result r;
+        assert_int_equal(twolines_test(x, y, 27, &r), 0);
+        u += r.verdict == TWOLINES_U; /* the test's false-positive rate on noise */
+        flat += r.shape && strcmp(r.shape, "flat") == 0;
+    }
+    /* a flat truth: the F test keeps 95% of them flat unless a slope
+     * (also at 5%) is significant */
+    printf("flat truth, 9 rho x 3 seeds: named flat in %d/%d, a U in %d/%d\n", flat, trials, u, trials);
+    assert_true(flat >= (int)(0.8 * trials));
+    assert_true(u <= trials / 10);
+    /* one run per rho: the same points cannot be called flat */
+    double x9[9], y9[9];
+    for (int k = 0; k < 9; k++) {
+        x9[k] = k / 8.0;
+        y9[k] = 4 + gsl_ran_gaussian(rng, 0.004);
+    }
+    twolines_result r;
+    assert_int_equal(twolines_test(x9, y9, 9, &r), 0);
+    if (r.verdict == TWOLINES_NO_U && strcmp(r.shape, "rising") != 0 && strcmp(r.shape, "falling") != 0)
+        assert_string_equal(r.shape, "not resolved");
+    gsl_rng_free(rng);
+}
+
 /* ---- acceptance on synthetic results.tsv ---- */
 
 typedef enum { HOCKEY_STICK, CONVEX_RISE, LINEAR_RISE, TRUE_U } shape;
@@ -315,7 +352,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worked_u),     cmocka_unit_test(test_worked_hockey_stick),
-        cmocka_unit_test(test_too_few),      cmocka_unit_test(test_hockey_stick),
+        cmocka_unit_test(test_too_few),      cmocka_unit_test(test_flat),
+        cmocka_unit_test(test_hockey_stick),
         cmocka_unit_test(test_monotone_rise), cmocka_unit_test(test_quick_study),
         cmocka_unit_test(test_true_u),       cmocka_unit_test(test_stability),
     };
