@@ -549,8 +549,9 @@ static void put_best_measured(json_t *e, double budget, const double *rho, const
                                                                     : "Welch; 95% t interval"));
     if (unknown) {
         json_decref(nw);
-        fit_warn(e, NULL, 0, "budget %g: one run per rho: no rho can be shown worse than the best measured rho "
-                 "%.3f, so the set of rho not significantly worse is unknown", budget, xs[best]);
+        fit_warn(e, NULL, 0, "budget %g: %d rho value%s ha%s one run (or the best measured rho %.3f has), so no "
+                 "spread to test against: the set of rho not significantly worse is unknown", budget, unknown,
+                 unknown == 1 ? "" : "s", unknown == 1 ? "s" : "ve", xs[best]);
     } else {
         json_object_set_new(e, "not_worse", nw);
     }
