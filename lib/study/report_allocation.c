@@ -77,8 +77,8 @@ static void put_u_test(FILE *f, const json_t *e)
     }
     if (json_is_string(json_object_get(u, "reason")))
         fprintf(f, "- %s\n", json_string_value(json_object_get(u, "reason")));
-    fputs("- A U needs the left slope < 0 and the right slope > 0, each with p < 0.05 (two-sided t, HC3 standard "
-          "errors).\n", f);
+    fputs("- A U needs the left slope < 0 and the right slope > 0, each with p < 0.05 (two-sided t; HC3 standard "
+          "errors, HC1 where a run has leverage 1).\n", f);
 }
 
 static void put_optimum(FILE *f, const json_t *e)
@@ -118,9 +118,11 @@ static void put_optimum(FILE *f, const json_t *e)
     else
         fputs("; which rho are not worse is unknown: one run per rho gives no spread\n", f);
     if (isfinite(jnum(e, "measured_gain")))
-        fprintf(f, "- Pure MoE minus the best measured: L(1) - L(%s) = %s nats; 95%% interval %s\n",
+        fprintf(f, "- Pure MoE minus the best measured: L(1) - L(%s) = %s nats; %s%s\n",
                 fmt_rho(jnum(e, "best_measured_rho")), fmt("%+.4f", jnum(e, "measured_gain")),
-                fmt_interval(json_object_get(e, "measured_gain_ci"), "%+.4f"));
+                has_interval(json_object_get(e, "measured_gain_ci")) ? "95% interval " : "no interval (one run on a side)",
+                has_interval(json_object_get(e, "measured_gain_ci"))
+                    ? fmt_interval(json_object_get(e, "measured_gain_ci"), "%+.4f") : "");
 }
 
 /* The U and monotone fits: descriptions of the curve, not the verdict. */
@@ -177,9 +179,15 @@ static void put_reading(FILE *f, const json_t *e, double budget)
         }
     } else if (strcmp(verdict_of(e), "no U") == 0) {
         const char *shape = json_string_value(json_object_get(u, "shape"));
-        fprintf(f, "No U: by the two-lines test the loss is %s in rho (breakpoint %s; left line %s; right line %s), "
-                   "so no interior optimum is claimed. ",
-                shape ? shape : "-", fmt_rho(jnum(u, "breakpoint")), fmt_slope(l), fmt_slope(r));
+        if (shape && strcmp(shape, "not resolved") == 0)
+            fputs("No U: the two-lines test resolves no shape in rho", f);
+        else
+            fprintf(f, "No U: by the two-lines test the loss is %s in rho", shape ? shape : "-");
+        fprintf(f, " (breakpoint %s; left line %s; right line %s), so no interior optimum is claimed. ",
+                fmt_rho(jnum(u, "breakpoint")), fmt_slope(l), fmt_slope(r));
+        if (n_seeds_max == 1)
+            fputs("With one run per rho each line rests on a handful of points and has almost no power; more seeds "
+                  "would resolve it. ", f);
     } else {
         const json_t *reason = json_object_get(u, "reason");
         fprintf(f, "Too few points to test a U%s%s%s, so no interior optimum is claimed. ",
@@ -193,9 +201,14 @@ static void put_reading(FILE *f, const json_t *e, double budget)
         if (json_is_array(nw))
             fprintf(f, "; %s %s not significantly worse", fmt_rho_set(nw),
                     json_array_size(nw) == 1 ? "alone is" : "are");
-        if (isfinite(jnum(e, "measured_gain")) && jnum(e, "best_measured_rho") != 1.0)
-            fprintf(f, "; pure MoE is %s %s nats worse", fmt("%+.4f", jnum(e, "measured_gain")),
-                    fmt_interval(json_object_get(e, "measured_gain_ci"), "%+.4f"));
+        if (isfinite(jnum(e, "measured_gain")) && jnum(e, "best_measured_rho") != 1.0) {
+            const json_t *gci = json_object_get(e, "measured_gain_ci");
+            fprintf(f, "; pure MoE is %s", fmt("%+.4f", jnum(e, "measured_gain")));
+            if (has_interval(gci))
+                fprintf(f, " %s nats worse", fmt_interval(gci, "%+.4f"));
+            else
+                fputs(" nats worse (one run each: no interval)", f);
+        }
         fputs(".", f);
     }
     fputs("\n\n", f);
