@@ -1,22 +1,27 @@
-# The optimal allocation rho* (with its 95% bootstrap interval) against the
-# compute budget C; the paper found it near 0.75-0.8 at 2e20 and 6e20 FLOPs.
-# Made by `engram-scale plot` from plots/rho_star.gp; edit and rerun with
-# `gnuplot @NAME@.gp` in this folder.
-# Data: @NAME@.dat  budget, rho*, interval low, high, loss at rho*, interior
-#       (1: an interior minimum, filled; 0: at the edge of the rho grid, open)
+# The optimal allocation against the compute budget C. A budget whose
+# two-lines test finds a U shows rho* with its 95% bootstrap interval
+# (filled); a budget without a U shows its best measured rho (open) and a
+# small mark at each rho not significantly worse than it. The paper found
+# rho* near 0.75-0.8 at 2e20 and 6e20 FLOPs. Made by `engram-scale plot` from
+# plots/rho_star.gp; edit and rerun with `gnuplot @NAME@.gp` in this folder.
+# Data: @NAME@.dat            budget, rho, low, high, kind (1: rho* of a U; 0: no U)
+#       @NAME@_not_worse.dat  budget, a rho not significantly worse (no-U budgets)
+n_not_worse = @N_NOT_WORSE@
+n_u = @N_U@          # budgets with a U
+n_no_u = @N_NO_U@    # budgets without
 @STYLE@
 set title "@TITLE@" noenhanced
 set xlabel "training compute C (FLOPs, log scale)"
-set ylabel "optimal allocation ratio ρ*"
+set ylabel "allocation ratio ρ"
 set logscale x
 set format x "10^{%L}"
 set xrange [@XMIN@:@XMAX@]
-set yrange [0:1.05]
+set yrange [-0.05:1.05]
 set ytics 0.2
 set format y "%.1f"
-# the key below the plot: inside it would hide minima near rho = 0
-set bmargin 7
-set key at screen 0.5, screen 0.01 center bottom horizontal maxrows 2
+# the key below the plot and its axis label: inside it would hide points
+set bmargin 8.5
+set key at screen 0.5, screen 0.01 center bottom vertical maxrows 4
 # the paper's optimum, for reference
 set object 1 rectangle from graph 0, first 0.75 to graph 1, first 0.8 behind \
     fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder
@@ -24,10 +29,14 @@ set label 1 "paper: ρ* ≈ 0.75–0.8" at graph 0.02, first 0.84 left textcolor
 
 do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
+    if (fmt eq "png") { set terminal pngcairo size 1000, 820 } else { set terminal svg size 480, 394 }
     set output "@NAME@." . fmt
-    plot "@NAME@.dat" using 1:2 with lines lt 1 lw 1.5 dt 2 notitle, \
-         "@NAME@.dat" using 1:($6 == 1 ? $2 : NaN):3:4 with yerrorbars lt 1 pt 7 ps 1.6 title "fitted ρ*, 95% interval", \
-         "@NAME@.dat" using 1:($6 == 1 ? NaN : $2):3:4 with yerrorbars lt 1 pt 6 ps 1.6 title "at the edge (no U)", \
+    plot "@NAME@.dat" using 1:($5 == 1 ? $2 : NaN):3:4 with yerrorbars lt 1 pt 7 ps 1.6 \
+             title (n_u ? "ρ* of a U (two-lines test), 95% interval" : ""), \
+         "@NAME@.dat" using 1:($5 == 1 ? NaN : $2) with points lt 2 pt 6 ps 2.2 lw 2 \
+             title (n_no_u ? "no U: the best measured ρ" : ""), \
+         for [k=1:(n_not_worse > 0)] "@NAME@_not_worse.dat" using 1:2 with points lt 2 pt 1 ps 1.6 lw 2 \
+             title "no U: a ρ not significantly worse (seed-paired 95% interval)", \
          keyentry with boxes fillcolor rgb "#999999" fillstyle transparent solid 0.35 noborder \
              title "Engram paper (2×10^{20}, 6×10^{20} FLOPs)"
 }

@@ -1,6 +1,11 @@
-/* The U-shaped allocation fits: loss against rho for one budget. */
+/* The allocation fits of one budget: the two-lines test of a U (the
+ * verdict, twolines.c), the best measured rho and the rho values not
+ * significantly worse, and the curves that describe: three U models and
+ * two monotone ones (monotone.c) compared by AICc. rho* and its bootstrap
+ * interval are reported only where the two-lines test finds a U. */
 #include "fit/internal.h"
 #include "fit/nlls.h"
+#include "fit/twolines.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_rng.h>
@@ -259,13 +264,16 @@ static void u_null_fields(json_t *e)
 {
     static const char *const keys[] = {"model", "params", "params_se", "rho_star", "rho_star_se", "rho_star_ci",
                                        "rho_star_wald_ci", "loss_star", "loss_star_se", "curvature",
-                                       "curvature_se", "loss_at_1", "gain", "gain_ci", "curve"};
+                                       "curvature_se", "loss_at_1", "gain", "gain_ci", "curve",
+                                       "rho_star_sd", "monotone", "aic_best", "aic_best_shape"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_set_new(e, keys[i], json_null());
     json_object_set_new(e, "interior", json_false());
     json_t *aic = json_object();
     for (int m = 0; m < U_MODELS; m++)
         json_object_set_new(aic, U_NAMES[m], json_null());
+    json_object_set_new(aic, "linear", json_null());
+    json_object_set_new(aic, "exponential", json_null());
     json_object_set_new(e, "aic", aic);
     json_object_set_new(e, "aic_kind", json_string("AICc"));
     json_object_set_new(e, "bootstrap", json_pack("{s:i, s:i, s:i}", "samples", 0, "failed", 0, "no_minimum", 0));
@@ -331,7 +339,7 @@ static int u_select(u_solvers *sv, const double *x, const double *y, size_t n, i
 typedef struct {
     int samples, failed, no_minimum, used;
     int chosen[U_MODELS];
-    double rho_lo, rho_hi, gain_lo, gain_hi;
+    double rho_lo, rho_hi, gain_lo, gain_hi, rho_sd;
 } u_boot;
 
 /* Resamples runs with replacement and repeats the whole procedure on each
@@ -345,7 +353,7 @@ static int u_bootstrap(const double *x, const double *y, size_t n, int k, const 
 {
     memset(b, 0, sizeof *b);
     b->samples = opt->bootstrap;
-    b->rho_lo = b->rho_hi = b->gain_lo = b->gain_hi = NAN;
+    b->rho_lo = b->rho_hi = b->gain_lo = b->gain_hi = b->rho_sd = NAN;
     double *xb = malloc(n * sizeof *xb), *yb = malloc(n * sizeof *yb);
     double *rho = malloc((size_t)opt->bootstrap * sizeof *rho), *gain = malloc((size_t)opt->bootstrap * sizeof *gain);
     u_solvers sv;
@@ -381,6 +389,7 @@ static int u_bootstrap(const double *x, const double *y, size_t n, int k, const 
     /* percentiles of fewer than half the resamples would describe the
      * survivors, not the estimator */
     if (b->used >= 10 && 2 * b->used >= b->samples) {
+        b->rho_sd = gsl_stats_sd(rho, 1, (size_t)b->used);
         fit_percentile_interval(rho, (size_t)b->used, (int)n, k, &b->rho_lo, &b->rho_hi);
         fit_percentile_interval(gain, (size_t)b->used, (int)n, k, &b->gain_lo, &b->gain_hi);
     }
@@ -394,8 +403,218 @@ done:
     return rc;
 }
 
-json_t *fit_allocation(double budget, const double *rho, const double *loss, int n, const fit_options *opt,
-                       int *fitted, char *reason, size_t reason_size)
+static json_t *line_json(const twolines_line *l)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:s}", "slope", fit_json_number(l->slope), "se",
+                     fit_json_number(l->se), "t", fit_json_number(l->t), "p", fit_json_number(l->p), "n", l->n,
+                     "distinct", l->distinct, "tested", l->tested, "se_kind", l->se_kind);
+}
+
+/* u_test: the two-lines test's numbers and verdict. Returns the verdict. */
+static twolines_verdict put_u_test(json_t *e, double budget, const double *rho, const double *loss, int n)
+{
+    twolines_result t;
+    if (twolines_test(rho, loss, n, &t) != 0) {
+        fit_warn(e, NULL, 0, "budget %g: out of memory for the two-lines test", budget);
+        t.verdict = TWOLINES_TOO_FEW;
+        t.shape = NULL;
+        snprintf(t.reason, sizeof t.reason, "out of memory");
+    }
+    json_t *u = json_object();
+    json_object_set_new(u, "method", json_string("two-lines (Simonsohn 2018): Robin Hood breakpoint, interrupted "
+                                                 "regressions, HC3 t tests, alpha 0.05"));
+    json_object_set_new(u, "flexible", t.flexible ? json_string(t.flexible) : json_null());
+    json_object_set_new(u, "breakpoint", fit_json_number(t.breakpoint));
+    json_object_set_new(u, "breakpoint_median", fit_json_number(t.breakpoint_mid));
+    json_object_set_new(u, "flat_region", fit_json_pair(t.flat_lo, t.flat_hi));
+    json_object_set_new(u, "left", line_json(&t.left));
+    json_object_set_new(u, "right", line_json(&t.right));
+    json_object_set_new(u, "shape", t.shape ? json_string(t.shape) : json_null());
+    json_object_set_new(u, "verdict", json_string(twolines_verdict_name(t.verdict)));
+    json_object_set_new(u, "reason", t.reason[0] ? json_string(t.reason) : json_null());
+    json_object_set_new(e, "u_test", u);
+    if (t.verdict == TWOLINES_TOO_FEW)
+        fit_warn(e, NULL, 0, "budget %g: too few points to test a U (%s): no minimum is called interior", budget,
+                 t.reason);
+    else if (t.verdict == TWOLINES_NO_U) {
+        char left[64], right[64];
+        const twolines_line *lines[2] = {&t.left, &t.right};
+        char *out[2] = {left, right};
+        for (int k = 0; k < 2; k++)
+            if (lines[k]->tested)
+                snprintf(out[k], 64, "slope %.3g, p %.2g", lines[k]->slope, lines[k]->p);
+            else
+                snprintf(out[k], 64, "not tested, %d rho value%s", lines[k]->distinct,
+                         lines[k]->distinct == 1 ? "" : "s");
+        fit_warn(e, NULL, 0, "budget %g: no U by the two-lines test: the points are %s (breakpoint %.3f; left line "
+                 "%s; right line %s)", budget, t.shape, t.breakpoint, left, right);
+    }
+    return t.verdict;
+}
+
+/* The best measured rho (lowest mean loss) and each rho's difference to
+ * it, paired by seed where the seeds match one to one, else Welch; the rho
+ * values whose 95% interval of that difference reaches 0 or below are not
+ * significantly worse. */
+static void put_best_measured(json_t *e, double budget, const double *rho, const double *loss, const uint64_t *seed,
+                              int n)
+{
+    json_object_set_new(e, "best_measured_rho", json_null());
+    json_object_set_new(e, "best_measured_loss", json_null());
+    json_object_set_new(e, "not_worse", json_null());
+    json_object_set_new(e, "vs_best", json_array());
+    json_object_set_new(e, "measured_gain", json_null());
+    json_object_set_new(e, "measured_gain_ci", json_null());
+    size_t sz = (size_t)n + 1;
+    double *xs = malloc(sz * sizeof *xs), *a = malloc(sz * sizeof *a), *b = malloc(sz * sizeof *b);
+    uint64_t *sa = malloc(sz * sizeof *sa), *sb = malloc(sz * sizeof *sb);
+    if (!xs || !a || !b || !sa || !sb)
+        goto done;
+    int nx = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < nx && !seen; j++)
+            seen = xs[j] == rho[i];
+        if (!seen)
+            xs[nx++] = rho[i];
+    }
+    if (nx == 0)
+        goto done;
+    for (int i = 1; i < nx; i++) /* insertion sort: a handful of rho */
+        for (int j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
+            double tmp = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = tmp;
+        }
+    int best = 0;
+    double best_mean = INFINITY;
+    for (int k = 0; k < nx; k++) {
+        double s = 0;
+        int c = 0;
+        for (int i = 0; i < n; i++)
+            if (rho[i] == xs[k]) {
+                s += loss[i];
+                c++;
+            }
+        if (s / c < best_mean) {
+            best_mean = s / c;
+            best = k;
+        }
+    }
+    int nb = 0;
+    for (int i = 0; i < n; i++)
+        if (rho[i] == xs[best]) {
+            b[nb] = loss[i];
+            if (seed)
+                sb[nb] = seed[i];
+            nb++;
+        }
+    json_object_set_new(e, "best_measured_rho", json_real(xs[best]));
+    json_object_set_new(e, "best_measured_loss", fit_json_number(best_mean));
+    json_t *nw = json_array(), *vs = json_object_get(e, "vs_best");
+    int unknown = 0, paired = 0, welch = 0;
+    for (int k = 0; k < nx; k++) {
+        if (k == best) {
+            json_array_append_new(nw, json_real(xs[k]));
+            json_array_append_new(vs, json_pack("{s:f, s:f, s:o, s:s}", "rho", xs[k], "delta", 0.0, "delta_ci",
+                                                json_null(), "method", "best"));
+            continue;
+        }
+        int na = 0;
+        for (int i = 0; i < n; i++)
+            if (rho[i] == xs[k]) {
+                a[na] = loss[i];
+                if (seed)
+                    sa[na] = seed[i];
+                na++;
+            }
+        fit_delta d = fit_compare(a, seed ? sa : NULL, na, b, seed ? sb : NULL, nb);
+        json_array_append_new(vs, json_pack("{s:f, s:o, s:o, s:s}", "rho", xs[k], "delta", fit_json_number(d.delta),
+                                            "delta_ci", fit_json_pair(d.lo, d.hi),
+                                            "method", d.paired ? "paired" : "welch"));
+        if (isnan(d.lo))
+            unknown++;
+        else if (d.lo <= 0)
+            json_array_append_new(nw, json_real(xs[k]));
+        paired += d.paired;
+        welch += !d.paired;
+        if (xs[k] == 1.0) {
+            json_object_set_new(e, "measured_gain", fit_json_number(d.delta));
+            json_object_set_new(e, "measured_gain_ci", fit_json_pair(d.lo, d.hi));
+        }
+    }
+    json_object_set_new(e, "not_worse_method", json_string(paired && welch ? "paired by seed where the seeds match, "
+                                                                             "else Welch; 95% t interval"
+                                                           : paired ? "paired by seed; 95% t interval"
+                                                                    : "Welch; 95% t interval"));
+    if (unknown) {
+        json_decref(nw);
+        fit_warn(e, NULL, 0, "budget %g: %d rho value%s ha%s one run (or the best measured rho %.3f has), so no "
+                 "spread to test against: the set of rho not significantly worse is unknown", budget, unknown,
+                 unknown == 1 ? "" : "s", unknown == 1 ? "s" : "ve", xs[best]);
+    } else {
+        json_object_set_new(e, "not_worse", nw);
+    }
+done:
+    free(sb);
+    free(sa);
+    free(b);
+    free(a);
+    free(xs);
+}
+
+/* aic.linear and aic.exponential, the monotone curve of lower AICc, and
+ * aic_best: the model of lowest AICc among all five. */
+static void put_monotone(json_t *e, const double *rho, const double *loss, int n)
+{
+    fit_monotone m[FIT_MONOTONE_MODELS];
+    fit_monotone_models(rho, loss, n, m);
+    json_t *aic = json_object_get(e, "aic");
+    int best = -1;
+    double best_aic = NAN;
+    for (int k = 0; k < FIT_MONOTONE_MODELS; k++) {
+        double a = m[k].ok ? u_aicc(m[k].rss, (size_t)n, m[k].k) : NAN;
+        json_object_set_new(aic, m[k].name, fit_json_number(a));
+        if (isfinite(a) && (best < 0 || a < best_aic)) {
+            best = k;
+            best_aic = a;
+        }
+    }
+    json_t *mono = json_null();
+    if (best >= 0) {
+        const fit_monotone *f = &m[best];
+        json_t *params = strcmp(f->name, "linear") == 0
+                             ? json_pack("{s:f, s:f}", "a", f->t[0], "b", f->t[1])
+                             : json_pack("{s:f, s:f, s:f, s:f}", "a", f->t[0], "b", f->t[1], "c", f->t[2], "r0", f->t[3]);
+        json_t *curve = json_array();
+        for (int i = 0; i < FIT_CURVE_POINTS; i++) {
+            double x = (double)i / (FIT_CURVE_POINTS - 1);
+            json_array_append_new(curve, json_pack("[f, o]", x, fit_json_number(fit_monotone_eval(f, x))));
+        }
+        mono = json_pack("{s:s, s:s, s:o, s:o}", "model", f->name, "form",
+                         strcmp(f->name, "linear") == 0 ? "L = a + b rho" : "L = a + b exp(c (rho - r0))", "params",
+                         params, "curve", curve);
+    }
+    json_object_set_new(e, "monotone", mono);
+    /* the winner over every model with a criterion */
+    const char *win = NULL;
+    double wa = INFINITY;
+    const char *k;
+    json_t *v;
+    json_object_foreach(aic, k, v) if (json_is_number(v) && json_number_value(v) < wa)
+    {
+        wa = json_number_value(v);
+        win = k;
+    }
+    json_object_set_new(e, "aic_best", win ? json_string(win) : json_null());
+    json_object_set_new(e, "aic_best_shape", !win ? json_null()
+                                             : strcmp(win, "linear") == 0 || strcmp(win, "exponential") == 0
+                                                 ? json_string("monotone")
+                                                 : json_string("U"));
+}
+
+json_t *fit_allocation(double budget, const double *rho, const double *loss, const uint64_t *seed, int n,
+                       const fit_options *opt, int *fitted, char *reason, size_t reason_size)
 {
     *fitted = 0;
     json_t *e = json_object();
@@ -404,6 +623,8 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
     json_object_set_new(e, "warnings", json_array());
     fit_json_points(e, "rhos", rho, loss, n);
     u_null_fields(e);
+    twolines_verdict verdict = put_u_test(e, budget, rho, loss, n);
+    put_best_measured(e, budget, rho, loss, seed, n);
 
     int distinct = nlls_distinct(rho, (size_t)n);
     if (distinct < 3) {
@@ -432,8 +653,12 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
     json_t *jaic = json_object_get(e, "aic");
     for (int m = 0; m < U_MODELS; m++)
         json_object_set_new(jaic, U_NAMES[m], fit_json_number(aic[m]));
+    put_monotone(e, rho, loss, n);
     if (chosen < 0) {
-        fit_warn(e, reason, reason_size,
+        /* a monotone curve still has its verdict, its best measured rho
+         * and its monotone fit: the budget counts as fitted */
+        *fitted = json_is_string(json_object_get(e, "aic_best"));
+        fit_warn(e, *fitted ? NULL : reason, reason_size,
                  "budget %g: no U model converged (the losses may fall or rise monotonically in rho)", budget);
         return e;
     }
@@ -464,14 +689,26 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
 
     if (!u_has_minimum(m, f->t)) {
         if (m == U_ASYMMETRIC)
-            fit_warn(e, NULL, 0, "budget %g: no U: the fitted curvature is negative on the %s (a_l = %.3g, a_r = %.3g)",
-                     budget, f->t[1] <= 0 ? "left" : "right", f->t[1], f->t[2]);
+            fit_warn(e, NULL, 0, "budget %g: the fitted %s curve has no minimum: its curvature is negative on the %s "
+                     "(a_l = %.3g, a_r = %.3g)", budget, U_NAMES[m], f->t[1] <= 0 ? "left" : "right", f->t[1], f->t[2]);
         else
-            fit_warn(e, NULL, 0, "budget %g: no U: the fitted curvature is negative (a = %.3g); rho* would be a "
-                     "maximum and is not reported", budget, f->t[1]);
+            fit_warn(e, NULL, 0, "budget %g: the fitted %s curve has no minimum: its curvature is negative "
+                     "(a = %.3g)", budget, U_NAMES[m], f->t[1]);
+        if (verdict == TWOLINES_U)
+            fit_warn(e, NULL, 0, "budget %g: the two-lines test finds a U but the %s model has no minimum: rho* is "
+                     "not reported", budget, U_NAMES[m]);
         return e;
     }
     double rstar = f->t[p - 1], lstar = f->t[0];
+    if (verdict != TWOLINES_U) {
+        /* the fitted vertex is a description of the curve, not a minimum
+         * the points show: rho* stays null */
+        if (rstar > 0 && rstar < 1)
+            fit_warn(e, NULL, 0, "budget %g: the %s model's vertex lies at rho = %.3f, but without a U by the "
+                     "two-lines test it is not a minimum of the allocation and rho* is not reported", budget,
+                     U_NAMES[m], rstar);
+        return e;
+    }
     double l1 = u_eval(m, f->t, 1.0);
     json_object_set_new(e, "rho_star", fit_json_number(rstar));
     json_object_set_new(e, "rho_star_se", fit_json_number(se[p - 1]));
@@ -487,20 +724,22 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
         json_object_set_new(e, "rho_star_wald_ci", fit_json_pair(wald_lo, wald_hi));
     }
 
-    double lo = wald_lo, hi = wald_hi;
+    double lo = wald_lo, hi = wald_hi, boot_sd = NAN;
     if (opt->bootstrap > 0) {
         u_boot b;
         if (u_bootstrap(rho, loss, un, p, fits, opt, &b) == 0) {
             json_t *models = json_object();
             for (int k = 0; k < U_MODELS; k++)
                 json_object_set_new(models, U_NAMES[k], json_integer(b.chosen[k]));
-            json_object_set_new(e, "bootstrap", json_pack("{s:i, s:i, s:i, s:o, s:s}", "samples", b.samples, "failed",
-                                                          b.failed, "no_minimum", b.no_minimum, "chosen", models,
-                                                          "interval", FIT_INTERVAL_METHOD));
+            json_object_set_new(e, "bootstrap", json_pack("{s:i, s:i, s:i, s:o, s:s, s:o}", "samples", b.samples,
+                                                          "failed", b.failed, "no_minimum", b.no_minimum, "chosen",
+                                                          models, "interval", FIT_INTERVAL_METHOD, "rho_star_sd",
+                                                          fit_json_number(b.rho_sd)));
             json_object_set_new(e, "rho_star_ci", fit_json_pair(b.rho_lo, b.rho_hi));
             json_object_set_new(e, "gain_ci", fit_json_pair(b.gain_lo, b.gain_hi));
             lo = b.rho_lo;
             hi = b.rho_hi;
+            boot_sd = b.rho_sd;
             if (b.failed + b.no_minimum > b.samples / 10)
                 fit_warn(e, NULL, 0, "budget %g: %d of %d bootstrap refits failed and %d had no U; the intervals %s",
                          budget, b.failed, b.samples, b.no_minimum,
@@ -512,18 +751,41 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, int
         /* no bootstrap asked for: the t interval stands in for it */
         json_object_set_new(e, "rho_star_ci", fit_json_pair(wald_lo, wald_hi));
     }
-    int interior = rstar > 0 && rstar < 1 && isfinite(lo) && isfinite(hi) && lo > 0 && hi < 1;
-    json_object_set_new(e, "interior", json_boolean(interior));
-    if (!interior) {
-        if (rstar <= 0 || rstar >= 1)
-            fit_warn(e, NULL, 0, "budget %g: the minimum is at the edge (rho* = %.3f lies outside (0, 1)): the U is "
-                     "not resolved", budget, rstar);
-        else if (isfinite(lo) && isfinite(hi))
-            fit_warn(e, NULL, 0, "budget %g: the minimum is at the edge (the 95%% interval [%.3f, %.3f] of rho* "
-                     "reaches past %s): the U is not resolved", budget, lo, hi, lo <= 0 ? "0" : "1");
-        else
-            fit_warn(e, NULL, 0, "budget %g: rho* = %.3f has no interval, so it is not known to be interior",
-                     budget, rstar);
-    }
+    /* the stability comparison's SE: the bootstrap sd, else the model's */
+    json_object_set_new(e, "rho_star_sd", fit_json_number(isfinite(boot_sd) ? boot_sd : se[p - 1]));
+    json_object_set_new(e, "interior", json_true());
+    if (rstar <= 0 || rstar >= 1)
+        fit_warn(e, NULL, 0, "budget %g: the two-lines test finds a U but the %s model puts rho* = %.3f outside "
+                 "(0, 1)", budget, U_NAMES[m], rstar);
+    else if (isfinite(lo) && isfinite(hi) && (lo <= 0 || hi >= 1))
+        fit_warn(e, NULL, 0, "budget %g: the 95%% interval [%.3f, %.3f] of rho* reaches past %s", budget, lo, hi,
+                 lo <= 0 ? "0" : "1");
     return e;
+}
+
+json_t *fit_allocation_stability(const json_t *allocation)
+{
+    json_t *out = json_array();
+    size_t n = json_array_size(allocation);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            const json_t *a = json_array_get(allocation, i), *b = json_array_get(allocation, j);
+            const json_t *ra = json_object_get(a, "rho_star"), *rb = json_object_get(b, "rho_star");
+            const json_t *sa = json_object_get(a, "rho_star_sd"), *sb = json_object_get(b, "rho_star_sd");
+            if (!json_is_number(ra) || !json_is_number(rb))
+                continue;
+            double d = json_number_value(rb) - json_number_value(ra);
+            double se = json_is_number(sa) && json_is_number(sb)
+                            ? sqrt(pow(json_number_value(sa), 2) + pow(json_number_value(sb), 2))
+                            : NAN;
+            double z = gsl_cdf_ugaussian_Pinv(0.975);
+            json_array_append_new(out, json_pack("{s:O, s:O, s:f, s:o, s:o, s:s}", "budget_a",
+                                                 json_object_get(a, "budget"), "budget_b", json_object_get(b, "budget"),
+                                                 "difference", d, "se", fit_json_number(se), "ci",
+                                                 fit_json_pair(d - z * se, d + z * se), "method",
+                                                 "rho*(b) - rho*(a), delta method: the budgets' runs are independent, "
+                                                 "so se = sqrt(sd_a^2 + sd_b^2) with each budget's bootstrap sd of "
+                                                 "rho*; normal 95% interval"));
+        }
+    return out;
 }

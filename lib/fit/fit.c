@@ -187,12 +187,15 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
             if (rows[alloc_idx[i]].budget == budgets[b]) {
                 x[k] = rows[alloc_idx[i]].rho;
                 y[k] = rows[alloc_idx[i]].val_loss;
+                seeds[k] = rows[alloc_idx[i]].seed;
                 k++;
             }
         int fitted;
-        json_array_append_new(alloc, fit_allocation(budgets[b], x, y, k, opt, &fitted, reason, sizeof reason));
+        json_array_append_new(alloc, fit_allocation(budgets[b], x, y, seeds, k, opt, &fitted, reason, sizeof reason));
         fitted_any |= fitted;
     }
+
+    json_object_set_new(doc, "rho_star_stability", fit_allocation_stability(alloc));
 
     json_t *mem = json_array();
     json_object_set_new(doc, "memory", mem);
@@ -352,23 +355,49 @@ static void put_points(FILE *f, const json_t *e, const char *xkey, const char *x
     }
 }
 
+static void print_line(FILE *f, const char *side, const json_t *l)
+{
+    fprintf(f, "    %-5s line: ", side);
+    if (!json_is_true(json_object_get(l, "tested"))) {
+        fprintf(f, "not tested (%lld distinct rho)\n", (long long)json_integer_value(json_object_get(l, "distinct")));
+        return;
+    }
+    fprintf(f, "slope %+.4f +- %.4f (%s), t %+.2f, p %.3g, %lld runs at %lld rho\n", num(l, "slope"), num(l, "se"),
+            json_string_value(json_object_get(l, "se_kind")), num(l, "t"), num(l, "p"),
+            (long long)json_integer_value(json_object_get(l, "n")),
+            (long long)json_integer_value(json_object_get(l, "distinct")));
+}
+
+static void put_rho_list(FILE *f, const json_t *a)
+{
+    size_t i;
+    const json_t *v;
+    fputs("{", f);
+    json_array_foreach(a, i, v) fprintf(f, "%s%g", i ? ", " : "", json_number_value(v));
+    fputs("}", f);
+}
+
 static void print_allocation(FILE *f, const json_t *e)
 {
-    fprintf(f, "\nallocation, budget %g FLOPs: %lld runs", num(e, "budget"),
+    fprintf(f, "\nallocation, budget %g FLOPs: %lld runs\n", num(e, "budget"),
             (long long)json_integer_value(json_object_get(e, "n_runs")));
-    const json_t *model = json_object_get(e, "model");
-    if (json_is_string(model)) {
-        fprintf(f, ", model %s (%s:", json_string_value(model), json_string_value(json_object_get(e, "aic_kind")));
-        const char *k;
-        const json_t *v;
-        json_object_foreach((json_t *)json_object_get(e, "aic"), k, v)
-        {
-            fprintf(f, " %s ", k);
-            put_num(f, "%.*f", json_is_number(v) ? json_number_value(v) : NAN, 1);
-        }
-        fputs(")", f);
-    }
+    /* the verdict first: the two-lines test decides, the curves describe */
+    const json_t *u = json_object_get(e, "u_test");
+    const char *verdict = json_string_value(json_object_get(u, "verdict"));
+    const json_t *shape = json_object_get(u, "shape");
+    fprintf(f, "  two-lines test: %s", verdict ? verdict : "-");
+    if (json_is_string(shape) && strcmp(json_string_value(shape), "U") != 0)
+        fprintf(f, " (the points are %s)", json_string_value(shape));
+    if (isfinite(num(u, "breakpoint")))
+        fprintf(f, ", breakpoint rho = %.3f (flexible fit: %s)", num(u, "breakpoint"),
+                json_string_value(json_object_get(u, "flexible")));
     fputc('\n', f);
+    if (json_is_string(json_object_get(u, "reason")))
+        fprintf(f, "    %s\n", json_string_value(json_object_get(u, "reason")));
+    if (isfinite(num(u, "breakpoint"))) {
+        print_line(f, "left", json_object_get(u, "left"));
+        print_line(f, "right", json_object_get(u, "right"));
+    }
     const json_t *boot = json_object_get(e, "bootstrap");
     if (isfinite(num(e, "rho_star"))) {
         fprintf(f, "  rho*   %.4f +- ", num(e, "rho_star"));
@@ -383,20 +412,75 @@ static void print_allocation(FILE *f, const json_t *e)
         fprintf(f, "  L*     %.4f +- ", num(e, "loss_star"));
         put_num(f, "%.*f", num(e, "loss_star_se"), 4);
         fputc('\n', f);
+        if (isfinite(num(e, "gain"))) {
+            fprintf(f, "  gain   L(1) - L* = %.4f - %.4f = %.4f   95%% interval ", num(e, "loss_at_1"),
+                    num(e, "loss_star"), num(e, "gain"));
+            put_interval(f, json_object_get(e, "gain_ci"), "%.4f");
+            fputc('\n', f);
+        }
+    } else {
+        fputs("  no rho* (no U): ", f);
+        if (isfinite(num(e, "best_measured_rho"))) {
+            fprintf(f, "best measured rho = %.3f (mean loss %.4f)", num(e, "best_measured_rho"),
+                    num(e, "best_measured_loss"));
+            const json_t *nw = json_object_get(e, "not_worse");
+            if (json_is_array(nw)) {
+                fputs("; not significantly worse: rho in ", f);
+                put_rho_list(f, nw);
+                fprintf(f, " (%s)", json_string_value(json_object_get(e, "not_worse_method")));
+            } else {
+                fputs("; which rho are not worse is unknown (one run per rho)", f);
+            }
+        }
+        fputc('\n', f);
+        if (isfinite(num(e, "measured_gain"))) {
+            fputs("  gain   L(1) - L(best measured) = ", f);
+            fprintf(f, "%.4f   95%% interval ", num(e, "measured_gain"));
+            put_interval(f, json_object_get(e, "measured_gain_ci"), "%.4f");
+            fputc('\n', f);
+        }
+    }
+    const json_t *model = json_object_get(e, "model");
+    const json_t *best = json_object_get(e, "aic_best");
+    if (json_is_string(best)) {
+        fprintf(f, "  curves (descriptions, not the verdict), %s:", json_string_value(json_object_get(e, "aic_kind")));
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)json_object_get(e, "aic"), k, v)
+        {
+            fprintf(f, " %s ", k);
+            put_num(f, "%.*f", json_is_number(v) ? json_number_value(v) : NAN, 1);
+        }
+        fprintf(f, "\n    lowest AICc: %s (%s)", json_string_value(best),
+                json_string_value(json_object_get(e, "aic_best_shape")));
+        if (json_is_string(model))
+            fprintf(f, "; best U model: %s", json_string_value(model));
+        fputc('\n', f);
     }
     if (isfinite(num(e, "curvature"))) {
         fprintf(f, "  curv.  %.4g +- ", num(e, "curvature"));
         put_num(f, "%.*g", num(e, "curvature_se"), 3);
-        fputc('\n', f);
-    }
-    if (isfinite(num(e, "gain"))) {
-        fprintf(f, "  gain   L(1) - L* = %.4f - %.4f = %.4f   95%% interval ", num(e, "loss_at_1"),
-                num(e, "loss_star"), num(e, "gain"));
-        put_interval(f, json_object_get(e, "gain_ci"), "%.4f");
-        fputc('\n', f);
+        fputs(" (of the U model)\n", f);
     }
     put_points(f, e, "rhos", "rho", "%*.3f");
     put_warnings(f, e);
+}
+
+static void print_stability(FILE *f, const json_t *st)
+{
+    if (!json_array_size(st))
+        return;
+    fputs("\nrho* across budgets (budgets with a U only; delta method with bootstrap sds, normal 95% interval)\n", f);
+    size_t i;
+    const json_t *s;
+    json_array_foreach(st, i, s)
+    {
+        fprintf(f, "  rho*(%g) - rho*(%g) = %+.4f +- ", num(s, "budget_b"), num(s, "budget_a"), num(s, "difference"));
+        put_num(f, "%.*f", num(s, "se"), 4);
+        fputs("   95% interval ", f);
+        put_interval(f, json_object_get(s, "ci"), "%+.4f");
+        fputc('\n', f);
+    }
 }
 
 static void print_memory(FILE *f, const json_t *e)
@@ -464,6 +548,7 @@ void fit_print(FILE *f, const json_t *fit)
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(fit, "allocation"), i, e) print_allocation(f, e);
+    print_stability(f, json_object_get(fit, "rho_star_stability"));
     json_array_foreach(json_object_get(fit, "memory"), i, e) print_memory(f, e);
     if (json_array_size(json_object_get(fit, "grid")))
         print_grid(f, json_object_get(fit, "grid"));

@@ -1,13 +1,25 @@
 /* Curve fits of a sweep's results (results.tsv) with GSL.
  *
- * Allocation studies (kind "allocation"), per budget in increasing order:
- * validation loss against rho by nonlinear least squares (every seed a
- * point) with three U models,
+ * Allocation studies (kind "allocation"), per budget in increasing order.
+ * The verdict on a U is the two-lines test (Simonsohn 2018; twolines.h) on
+ * the seed-level runs: a U only when the left line falls and the right
+ * line rises, each with p < 0.05; otherwise the shape the points show
+ * (falling, rising, flat, not resolved) or "too few points to test".
+ * rho*, its interval, L* and the fitted gain are reported only for a U
+ * ("interior" is true only then). Every budget also gets its best measured
+ * rho (lowest mean loss) and the rho values not significantly worse than
+ * it (95% t interval of the difference, paired by seed where the seeds
+ * match one to one, else Welch). Where two or more budgets show a U,
+ * rho_star_stability gives the difference of each pair's rho* with a
+ * delta-method interval (bootstrap sds). The curves describe: validation
+ * loss against rho by nonlinear least squares (every seed a point) with
+ * three U models,
  *   quadratic   L = L* + a (rho - rho*)^2                      (L*, a, rho*)
  *   asymmetric  L = L* + a_l (rho - rho*)^2 for rho < rho*,
  *                    a_r (rho - rho*)^2 otherwise              (L*, a_l, a_r, rho*)
  *   cubic       L = L* + a (rho - rho*)^2 + b (rho - rho*)^3   (L*, a, b, rho*)
- * chosen by AICc = n ln(RSS/n) + 2k + 2k(k+1)/(n-k-1) (AIC corrected for
+ * and two monotone ones (monotone.c: linear, and L = a + b exp(c (rho - r0)),
+ * flat then bending at one end), compared by AICc = n ln(RSS/n) + 2k + 2k(k+1)/(n-k-1) (AIC corrected for
  * small n; it tends to AIC as n grows, and sweeps have tens of runs, not
  * thousands). For the cubic, rho* is the local minimum (a > 0; a fit that
  * lands on the local maximum is re-expressed around the other stationary
@@ -33,17 +45,26 @@
  * values, a U fit needs at least 3"). Everything that concerns one group is
  * a warning in that group's "warnings" array and the group's undefined
  * numbers are JSON null (never NaN): too few distinct rho or slots, all
- * losses equal (no curvature), a concave fit ("no U"), the minimum at the
- * edge (rho* or its interval outside (0, 1): interior false), failed
- * bootstrap refits beyond 10%.
+ * losses equal (no curvature), no U by the two-lines test (with its
+ * slopes), too few points to test, a U model without a minimum, a U whose
+ * rho* interval reaches past 0 or 1, failed bootstrap refits beyond 10%.
  *
  * fit.json (the document fit_run_dir returns) holds at least:
  *   run_dir, skipped_diverged, warnings,
- *   allocation: [{budget, n_runs, rhos, mean, sd, n, model, aic{quadratic,
- *     asymmetric, cubic}, aic_kind, params{..}, params_se{..}, rho_star,
+ *   allocation: [{budget, n_runs, rhos, mean, sd, n,
+ *     u_test{method, flexible, breakpoint, breakpoint_median, flat_region,
+ *       left{slope, se, t, p, n, distinct, tested, se_kind}, right{..},
+ *       shape, verdict, reason},
+ *     best_measured_rho, best_measured_loss, not_worse, not_worse_method,
+ *     vs_best[{rho, delta, delta_ci, method}], measured_gain,
+ *     measured_gain_ci, model (the best U model), aic{quadratic,
+ *     asymmetric, cubic, linear, exponential}, aic_kind, aic_best,
+ *     aic_best_shape, monotone{model, form, params, curve}, params{..},
+ *     params_se{..}, rho_star, rho_star_sd,
  *     rho_star_se, rho_star_ci, loss_star, loss_star_se, curvature,
  *     curvature_se, loss_at_1, gain, gain_ci, interior, bootstrap{samples,
  *     failed, no_minimum}, curve[[rho, loss] x 101], warnings}],
+ *   rho_star_stability: [{budget_a, budget_b, difference, se, ci, method}],
  *   memory: [{memory, n_runs, slots, mean, sd, n, l_inf, l_inf_se, A, alpha,
  *     alpha_se, alpha_ci, loglinear{form, slope, slope_se, intercept},
  *     bootstrap{samples, failed}, curve[[M, loss] x 50], warnings}],

@@ -2,7 +2,6 @@
  * to the reference, with a 95% t interval. No curve fit. */
 #include "fit/internal.h"
 
-#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,11 +13,6 @@ typedef struct {
     int n;
     double mean, sd;
 } grid_cell;
-
-typedef struct {
-    double delta, se, df;
-    int paired;  /* 1: per-seed differences, 0: Welch */
-} grid_delta;
 
 static int cmp_cell(const void *a, const void *b)
 {
@@ -33,62 +27,34 @@ static const char *label_of(const char *const *labels, int i)
     return labels[i][0] ? labels[i] : "-";
 }
 
-/* The runs of `label` and of the reference share their seeds one to one
- * (each seed once on each side): then the per-seed differences cancel what
- * the two share (data order, the backbone's initialisation) and their
- * spread is the honest one. Returns 1 and fills d if so. */
-static int delta_paired(const char *const *labels, const double *loss, const uint64_t *seeds, int n,
-                        const char *label, const char *ref, double *diff, grid_delta *d)
+/* The losses and seeds of one label's runs into y and s; returns their
+ * count. */
+static int gather(const char *const *labels, const double *loss, const uint64_t *seeds, int n, const char *label,
+                  double *y, uint64_t *s)
 {
     int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(label_of(labels, i), label) != 0)
-            continue;
-        int match = -1, count = 0;
-        for (int j = 0; j < n; j++)
-            if (seeds[j] == seeds[i] && strcmp(label_of(labels, j), ref) == 0) {
-                match = j;
-                count++;
-            }
-        for (int j = 0; j < n; j++)
-            if (j != i && seeds[j] == seeds[i] && strcmp(label_of(labels, j), label) == 0)
-                count = 2; /* the seed repeats within the label */
-        if (count != 1)
-            return 0;
-        diff[k++] = loss[i] - loss[match];
-    }
-    int n_ref = 0;
-    for (int j = 0; j < n; j++)
-        n_ref += strcmp(label_of(labels, j), ref) == 0;
-    if (k < 2 || k != n_ref)
-        return 0;
-    d->delta = gsl_stats_mean(diff, 1, (size_t)k);
-    d->se = gsl_stats_sd(diff, 1, (size_t)k) / sqrt(k);
-    d->df = k - 1;
-    d->paired = 1;
-    return 1;
-}
-
-/* Welch: the two means independent, variances unequal, Welch-Satterthwaite
- * degrees of freedom. */
-static grid_delta delta_welch(const grid_cell *g, const grid_cell *r)
-{
-    grid_delta d = {g->mean - r->mean, NAN, NAN, 0};
-    double vg = g->sd * g->sd / g->n, vr = r->sd * r->sd / r->n;
-    d.se = sqrt(vg + vr);
-    if (g->n > 1 && r->n > 1 && vg + vr > 0)
-        d.df = (vg + vr) * (vg + vr) / (vg * vg / (g->n - 1) + vr * vr / (r->n - 1));
-    return d;
+    for (int i = 0; i < n; i++)
+        if (strcmp(label_of(labels, i), label) == 0) {
+            y[k] = loss[i];
+            if (seeds)
+                s[k] = seeds[i];
+            k++;
+        }
+    return k;
 }
 
 json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n)
 {
     json_t *out = json_array();
     grid_cell *cells = calloc((size_t)n + 1, sizeof *cells);
-    double *v = malloc(((size_t)n + 1) * sizeof *v);
-    if (!cells || !v) {
+    double *v = malloc(((size_t)n + 1) * sizeof *v), *vr = malloc(((size_t)n + 1) * sizeof *vr);
+    uint64_t *s = malloc(((size_t)n + 1) * sizeof *s), *sr = malloc(((size_t)n + 1) * sizeof *sr);
+    if (!cells || !v || !vr || !s || !sr) {
         free(cells);
         free(v);
+        free(vr);
+        free(s);
+        free(sr);
         return out;
     }
     int nc = 0;
@@ -127,14 +93,16 @@ json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *
                 break;
             }
     grid_cell r = cells[ref];
+    int nr = gather(labels, loss, seeds, n, r.label, vr, sr);
     qsort(cells, (size_t)nc, sizeof *cells, cmp_cell);
     for (int c = 0; c < nc; c++) {
         const grid_cell *g = &cells[c];
         int is_ref = strcmp(g->label, r.label) == 0;
-        grid_delta d = {0, 0, NAN, 0};
-        if (!is_ref && !(seeds && delta_paired(labels, loss, seeds, n, g->label, r.label, v, &d)))
-            d = delta_welch(g, &r);
-        double half = d.df >= 1 && isfinite(d.se) ? gsl_cdf_tdist_Pinv(0.975, d.df) * d.se : NAN;
+        fit_delta d = {0, 0, NAN, NAN, NAN, 0};
+        if (!is_ref) {
+            int ng = gather(labels, loss, seeds, n, g->label, v, s);
+            d = fit_compare(v, seeds ? s : NULL, ng, vr, seeds ? sr : NULL, nr);
+        }
         json_t *row = json_object();
         json_object_set_new(row, "label", json_string(g->label));
         json_object_set_new(row, "n", json_integer(g->n));
@@ -143,12 +111,15 @@ json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *
         json_object_set_new(row, "delta", fit_json_number(d.delta));
         json_object_set_new(row, "delta_se", fit_json_number(d.se));
         json_object_set_new(row, "delta_df", fit_json_number(d.df));
-        json_object_set_new(row, "delta_ci", is_ref ? json_null() : fit_json_pair(d.delta - half, d.delta + half));
+        json_object_set_new(row, "delta_ci", is_ref ? json_null() : fit_json_pair(d.lo, d.hi));
         json_object_set_new(row, "delta_method", json_string(is_ref ? "reference" : d.paired ? "paired" : "welch"));
         json_object_set_new(row, "reference", json_boolean(is_ref));
         json_array_append_new(out, row);
     }
     free(v);
+    free(vr);
+    free(s);
+    free(sr);
     free(cells);
     return out;
 }

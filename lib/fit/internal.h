@@ -9,11 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One budget of an allocation study: n runs (rho[i], loss[i]). Returns the
- * budget's entry (never NULL unless out of memory); *fitted is 1 when a
- * curve was fitted, else 0 and reason gets the first warning. */
-json_t *fit_allocation(double budget, const double *rho, const double *loss, int n, const fit_options *opt,
-                       int *fitted, char *reason, size_t reason_size);
+/* One budget of an allocation study: n runs (rho[i], loss[i], seed[i];
+ * seed may be NULL). Returns the budget's entry (never NULL unless out of
+ * memory); *fitted is 1 when a curve was fitted, else 0 and reason gets
+ * the first warning. */
+json_t *fit_allocation(double budget, const double *rho, const double *loss, const uint64_t *seed, int n,
+                       const fit_options *opt, int *fitted, char *reason, size_t reason_size);
+
+/* rho* differences between the budgets whose two-lines test found a U
+ * (entries of the "allocation" array): the "rho_star_stability" array. */
+json_t *fit_allocation_stability(const json_t *allocation);
 
 /* One memory type of a memory study: n runs (slots[i] > 0, loss[i]). */
 json_t *fit_memory(const char *memory, const double *slots, const double *loss, int n, const fit_options *opt,
@@ -24,6 +29,37 @@ json_t *fit_memory(const char *memory, const double *slots, const double *loss, 
  * reference with its SE, degrees of freedom and 95% t interval, paired by
  * seed where the seeds match one to one, else Welch. */
 json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n);
+
+/* mean(a) - mean(b) of two groups of runs (na losses a with seeds sa, nb
+ * losses b with seeds sb; either seed array may be NULL) with its SE,
+ * degrees of freedom and 95% t interval [lo, hi]: paired by seed when
+ * the seeds match one to one (each seed once on each side, the same set,
+ * at least 2), else Welch (unequal variances, Welch-Satterthwaite df).
+ * se, df, lo and hi are NaN when a group has one run and nothing pairs. */
+typedef struct {
+    double delta, se, df, lo, hi;
+    int paired; /* 1: per-seed differences, 0: Welch */
+} fit_delta;
+
+fit_delta fit_compare(const double *a, const uint64_t *sa, int na, const double *b, const uint64_t *sb, int nb);
+
+/* The monotone models (monotone.c): linear L = a + b rho (t = a, b) and
+ * exponential L = a + b exp(c (rho - r0)) (t = a, b, c, r0; r0 fixed at
+ * an end of the rho range). ok is 0 where a model could not be fitted. */
+#define FIT_MONOTONE_MODELS 2
+#define FIT_MONOTONE_MAX_N 4096
+typedef struct {
+    const char *name;
+    int k; /* fitted parameters (r0 is not one) */
+    int ok;
+    double t[4];
+    double rss;
+} fit_monotone;
+
+/* Fits both models to n runs (n <= FIT_MONOTONE_MAX_N). */
+void fit_monotone_models(const double *x, const double *y, int n, fit_monotone out[FIT_MONOTONE_MODELS]);
+
+double fit_monotone_eval(const fit_monotone *m, double x);
 
 /* A JSON real, or null for a non-finite value (jansson refuses NaN). */
 json_t *fit_json_number(double v);

@@ -4,12 +4,17 @@
  * run's RUN_DIR/<run>/log.tsv and, if present, RUN_DIR/fit.json (lib/fit),
  * and renders every figure the data supports into RUN_DIR/figures/:
  *
- *   allocation        val loss against rho per budget, mean +- sd over seeds,
- *                     fitted U curve, rho* with its 95% interval
+ *   allocation        val loss against rho per budget relative to the
+ *                     budget's best measured mean (delta loss), mean +- sd
+ *                     over seeds; the U model and rho* with its 95%
+ *                     interval where the two-lines test finds a U, else the
+ *                     monotone fit; the key below the plot
  *   memory            val loss against table slots (log x), Engram against
  *                     OverEncoding, fitted power laws, alpha in the legend
- *   rho_star          rho* against budget C (log x), when >= 2 budgets fit,
- *                     with the paper's 0.75-0.8 band for reference
+ *   rho_star          per budget C (log x), when >= 2 budgets are fitted:
+ *                     rho* with its interval for a U, else the best
+ *                     measured rho and the rho not significantly worse;
+ *                     the paper's 0.75-0.8 band for reference
  *   grid              mean +- sd val loss per grid label (ablations)
  *   training_<kind>   val loss against tokens, one line per run (log.tsv)
  *

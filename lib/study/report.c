@@ -1,6 +1,7 @@
 /* report.md: provenance, setup, tables, fits, figures and the runs of a
  * sweep folder, in Markdown (see report.h). */
 #include "study/report.h"
+#include "study/report_internal.h"
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -22,33 +23,6 @@
 #include <unistd.h>
 
 /* ---- inputs ---- */
-
-typedef struct {
-    char id[96];
-    double budget, rho;
-    uint64_t seed;
-    char memory[16];
-    int experts;
-    long slots;
-    double p_tot, p_act, tokens, flops;
-    long steps;
-    char label[256];
-} plan_line;
-
-typedef struct {
-    const char *run_dir;
-    plan_line *plan;
-    int n_plan;
-    int have_plan;
-    result_row *rows;
-    int n_rows;
-    json_t *fit;           /* NULL: no fit.json */
-    experiment *ex;        /* NULL: none loaded */
-    char ex_path[1100];    /* the experiment file used or looked for */
-    char ex_note[1400];     /* why there is no experiment, "" otherwise */
-    char name[128];
-    char kind[16];         /* allocation | memory | grid | "" */
-} report_ctx;
 
 enum { PLAN_COLUMNS = 13 };
 static const char *const PLAN_NAMES[PLAN_COLUMNS] = {"run",    "budget", "rho",   "seed",  "memory",
@@ -157,10 +131,8 @@ static int read_plan(const char *path, plan_line **out, int *n_out)
 
 /* ---- number formats ---- */
 
-enum { FMT_SLOTS = 16, FMT_SIZE = 96 };
-
 /* Rotating buffers: a few formatted numbers can sit in one fprintf. */
-static char *fmt_buf(void)
+char *fmt_buf(void)
 {
     static _Thread_local char bufs[FMT_SLOTS][FMT_SIZE];
     static _Thread_local int next;
@@ -168,7 +140,7 @@ static char *fmt_buf(void)
     return bufs[next];
 }
 
-static const char *fmt(const char *format, double v)
+const char *fmt(const char *format, double v)
 {
     char *b = fmt_buf();
     if (!isfinite(v))
@@ -178,11 +150,11 @@ static const char *fmt(const char *format, double v)
     return b;
 }
 
-static const char *fmt_loss(double v) { return fmt("%.4f", v); }
-static const char *fmt_rho(double v) { return fmt("%.3f", v); }
+const char *fmt_loss(double v) { return fmt("%.4f", v); }
+const char *fmt_rho(double v) { return fmt("%.3f", v); }
 
 /* 1.68M, 85.1k, 512; 3 significant digits. */
-static const char *fmt_eng(double v)
+const char *fmt_eng(double v)
 {
     char *b = fmt_buf();
     if (!isfinite(v)) {
@@ -208,7 +180,7 @@ static const char *fmt_eng(double v)
 
 /* 2.0e12, 3.5e10, 1.25e10: the fewest mantissa digits (at least one
  * decimal) that give the value back. */
-static const char *fmt_flops(double v)
+const char *fmt_flops(double v)
 {
     char *b = fmt_buf();
     if (!isfinite(v) || v == 0) {
@@ -229,7 +201,7 @@ static const char *fmt_flops(double v)
 }
 
 /* "[lo, hi]" of a JSON pair, or "-". */
-static const char *fmt_interval(const json_t *ci, const char *format)
+const char *fmt_interval(const json_t *ci, const char *format)
 {
     char *b = fmt_buf();
     if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
@@ -244,19 +216,19 @@ static const char *fmt_interval(const json_t *ci, const char *format)
     return b;
 }
 
-static double jnum(const json_t *o, const char *key)
+double jnum(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static int has_interval(const json_t *ci)
+int has_interval(const json_t *ci)
 {
     return json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0));
 }
 
 /* Text inside a Markdown table cell. */
-static void md_cell(FILE *f, const char *s)
+void md_cell(FILE *f, const char *s)
 {
     for (; *s; s++) {
         if (*s == '|')
@@ -269,20 +241,6 @@ static void md_cell(FILE *f, const char *s)
 }
 
 /* ---- grouping ---- */
-
-typedef struct {
-    int n_ok, n_diverged, n_planned, n_missing, n_results;
-    double mean, sd;
-    const plan_line *plan;  /* one planned run of the point, or NULL */
-    const result_row *row;  /* one finished row of the point, or NULL */
-} point;
-
-typedef struct {
-    int use_budget, use_rho, use_memory, use_slots, use_label;
-    double budget, rho;
-    const char *memory, *label;
-    long slots;
-} point_key;
 
 static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
@@ -308,7 +266,7 @@ static const result_row *find_result(const report_ctx *c, const char *id)
     return found;
 }
 
-static void point_collect(const report_ctx *c, const point_key *k, point *p)
+void point_collect(const report_ctx *c, const point_key *k, point *p)
 {
     memset(p, 0, sizeof *p);
     double sum = 0, sum2 = 0;
@@ -345,7 +303,7 @@ static void point_collect(const report_ctx *c, const point_key *k, point *p)
     }
 }
 
-static const char *fmt_mean_sd(const point *p)
+const char *fmt_mean_sd(const point *p)
 {
     char *b = fmt_buf();
     if (p->n_ok == 0)
@@ -358,7 +316,7 @@ static const char *fmt_mean_sd(const point *p)
 }
 
 /* "2", or "1 of 2 (1 diverged)" when runs of the point are not in the mean. */
-static const char *fmt_n(const point *p)
+const char *fmt_n(const point *p)
 {
     char *b = fmt_buf();
     int total = p->n_planned > p->n_results ? p->n_planned : p->n_results;
@@ -400,7 +358,7 @@ static void add_distinct(double *vals, int *n, double v)
 /* Sorted distinct budgets (which = 0), rhos (1) or slots (2) over the plan
  * and the results, restricted to budget when budget_filter is set and to
  * memory when memory is non-NULL. vals holds n_plan + n_rows. */
-static int distinct_values(const report_ctx *c, int which, const double *budget_filter, const char *memory,
+int distinct_values(const report_ctx *c, int which, const double *budget_filter, const char *memory,
                            double *vals)
 {
     int n = 0;
@@ -704,7 +662,7 @@ static void put_setup(FILE *f, const report_ctx *c, double *scratch)
     put_counts(f, c);
 }
 
-static const json_t *fit_entry(const report_ctx *c, const char *section, const char *key, double number,
+const json_t *fit_entry(const report_ctx *c, const char *section, const char *key, double number,
                                const char *text)
 {
     if (!c->fit)
@@ -721,7 +679,7 @@ static const json_t *fit_entry(const report_ctx *c, const char *section, const c
     return NULL;
 }
 
-static void put_warnings(FILE *f, const json_t *e)
+void put_warnings(FILE *f, const json_t *e)
 {
     size_t i;
     const json_t *w;
@@ -730,345 +688,18 @@ static void put_warnings(FILE *f, const json_t *e)
             fprintf(f, "- Warning: %s\n", json_string_value(w));
 }
 
-static void put_allocation_fit(FILE *f, const json_t *e, double budget, const point *lowest_point,
-                               double lowest_rho)
-{
-    const json_t *model = json_object_get(e, "model");
-    double rs = jnum(e, "rho_star");
-    const json_t *rci = json_object_get(e, "rho_star_ci"), *gci = json_object_get(e, "gain_ci");
-    const json_t *boot = json_object_get(e, "bootstrap");
-    long long samples = (long long)json_integer_value(json_object_get(boot, "samples"));
-    fprintf(f, "Fit of loss against rho (%lld runs):\n\n", (long long)json_integer_value(json_object_get(e, "n_runs")));
-    if (json_is_string(model)) {
-        const char *kind = json_string_value(json_object_get(e, "aic_kind"));
-        fprintf(f, "- Model: %s (lowest %s of", json_string_value(model), kind ? kind : "AIC");
-        const char *k;
-        const json_t *v;
-        int first = 1;
-        json_object_foreach((json_t *)json_object_get(e, "aic"), k, v)
-        {
-            fprintf(f, "%s %s %s", first ? "" : ",", k, fmt("%.1f", json_is_number(v) ? json_number_value(v) : NAN));
-            first = 0;
-        }
-        fputs(")\n", f);
-    }
-    if (isfinite(rs)) {
-        fprintf(f, "- rho* = %s ± %s (SE); 95%% interval %s", fmt_rho(rs), fmt_rho(jnum(e, "rho_star_se")),
-                fmt_interval(rci, "%.3f"));
-        if (samples > 0) {
-            const char *method = json_string_value(json_object_get(boot, "interval"));
-            fprintf(f, " (bootstrap%s%s, %lld resamples, %lld failed, %lld without a U)", method ? " " : "",
-                    method ? method : "", samples, (long long)json_integer_value(json_object_get(boot, "failed")),
-                    (long long)json_integer_value(json_object_get(boot, "no_minimum")));
-        } else if (has_interval(rci)) {
-            fputs(" (t interval from the SE; no bootstrap)", f);
-        }
-        fputs("\n", f);
-        fprintf(f, "- L* = %s ± %s\n", fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "loss_star_se")));
-    }
-    if (isfinite(jnum(e, "curvature")))
-        fprintf(f, "- Curvature = %s ± %s (nats per unit rho squared)\n", fmt("%.4g", jnum(e, "curvature")),
-                fmt("%.3g", jnum(e, "curvature_se")));
-    if (isfinite(jnum(e, "gain")))
-        fprintf(f, "- Gain over pure MoE, fitted L(1) - L* = %s - %s = %s nats; 95%% interval %s\n",
-                fmt_loss(jnum(e, "loss_at_1")), fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "gain")),
-                fmt_interval(gci, "%.4f"));
-    int interior = json_is_true(json_object_get(e, "interior"));
-    if (isfinite(rs))
-        fprintf(f, "- Interior minimum: %s\n", interior ? "yes" : "no");
-    put_warnings(f, e);
-    fputc('\n', f);
-
-    /* the plain reading */
-    char lowest[160] = "";
-    if (lowest_point && lowest_point->n_ok)
-        snprintf(lowest, sizeof lowest, " The lowest mean loss measured is %s at rho = %s.",
-                 fmt_loss(lowest_point->mean), fmt_rho(lowest_rho));
-    fprintf(f, "**Reading (%s FLOPs):** ", fmt_flops(budget));
-    if (interior) {
-        fprintf(f, "The minimum is interior: rho* = %s %s; ", fmt_rho(rs), fmt_interval(rci, "%.3f"));
-        if (has_interval(gci) && json_number_value(json_array_get(gci, 0)) > 0)
-            fprintf(f, "the best allocation beats pure MoE by %s %s nats.", fmt_loss(jnum(e, "gain")),
-                    fmt_interval(gci, "%.4f"));
-        else if (has_interval(gci))
-            fprintf(f, "the best allocation is %s %s nats below pure MoE, an interval that includes no gain.",
-                    fmt_loss(jnum(e, "gain")), fmt_interval(gci, "%.4f"));
-        else
-            fprintf(f, "the best allocation is %s nats below pure MoE (no interval).", fmt_loss(jnum(e, "gain")));
-    } else if (isfinite(rs)) {
-        fprintf(f, "No interior minimum at this budget: the fitted rho* = %s", fmt_rho(rs));
-        if (rs <= 0 || rs >= 1)
-            fputs(" lies outside (0, 1)", f);
-        else if (has_interval(rci))
-            fprintf(f, " has a 95%% interval %s that reaches past %s", fmt_interval(rci, "%.3f"),
-                    json_number_value(json_array_get(rci, 0)) <= 0 ? "0" : "1");
-        else
-            fputs(" has no interval", f);
-        fputs(", so the U is not resolved.", f);
-    } else if (json_is_string(model)) {
-        fprintf(f, "No interior minimum at this budget: the fitted %s curve has no minimum (curvature %s), so "
-                   "loss shows no U in rho here.", json_string_value(model), fmt("%.4g", jnum(e, "curvature")));
-    } else {
-        const json_t *w = json_array_get(json_object_get(e, "warnings"), 0);
-        fprintf(f, "No fit at this budget%s%s.", json_is_string(w) ? ": " : "", json_is_string(w) ? json_string_value(w)
-                                                                                                   : "");
-    }
-    fprintf(f, "%s\n\n", lowest);
-}
-
-static void put_allocation(FILE *f, const report_ctx *c, double *budgets, double *rhos)
-{
-    fputs("## Allocation study\n\n", f);
-    if (!c->fit)
-        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`); the tables below are the measured "
-              "means only.\n\n", f);
-    int nb = distinct_values(c, 0, NULL, NULL, budgets);
-    for (int b = 0; b < nb; b++) {
-        fprintf(f, "### Budget %s FLOPs\n\n", fmt_flops(budgets[b]));
-        fputs("| rho | experts E | slots | P_tot | P_act | tokens | n | val loss (mean ± sd) |\n", f);
-        fputs("|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
-        int nr = distinct_values(c, 1, &budgets[b], NULL, rhos);
-        point lowest = {0};
-        double lowest_rho = NAN;
-        for (int i = 0; i < nr; i++) {
-            point_key k = {.use_budget = 1, .use_rho = 1, .budget = budgets[b], .rho = rhos[i]};
-            point p;
-            point_collect(c, &k, &p);
-            int experts = p.plan ? p.plan->experts : p.row ? p.row->experts : 0;
-            long slots = p.plan ? p.plan->slots : p.row ? p.row->slots : 0;
-            double p_tot = p.plan ? p.plan->p_tot : p.row ? p.row->p_tot : NAN;
-            double p_act = p.plan ? p.plan->p_act : p.row ? p.row->p_act : NAN;
-            double tokens = p.plan ? p.plan->tokens : p.row ? p.row->tokens : NAN;
-            fprintf(f, "| %s | %d | %ld | %s | %s | %s | %s | %s |\n", fmt_rho(rhos[i]), experts, slots,
-                    fmt_eng(p_tot), fmt_eng(p_act), fmt_eng(tokens), fmt_n(&p), fmt_mean_sd(&p));
-            if (p.n_ok && (!lowest.n_ok || p.mean < lowest.mean)) {
-                lowest = p;
-                lowest_rho = rhos[i];
-            }
-        }
-        fputc('\n', f);
-        const json_t *e = fit_entry(c, "allocation", "budget", budgets[b], NULL);
-        if (e)
-            put_allocation_fit(f, e, budgets[b], &lowest, lowest_rho);
-        else if (c->fit)
-            fputs("No fit at this budget (fit.json has no entry for it).\n\n", f);
-    }
-    /* rho*(C) */
-    size_t n_fits = c->fit ? json_array_size(json_object_get(c->fit, "allocation")) : 0;
-    if (n_fits >= 2) {
-        fputs("### rho* against budget\n\n", f);
-        fputs("| budget C | model | rho* | SE | 95% interval | L* | gain L(1) - L* | gain 95% interval | interior |\n",
-              f);
-        fputs("|---:|:---|---:|---:|:---:|---:|---:|:---:|:---:|\n", f);
-        size_t i;
-        const json_t *e;
-        json_array_foreach(json_object_get(c->fit, "allocation"), i, e)
-        {
-            const json_t *model = json_object_get(e, "model");
-            int has_min = isfinite(jnum(e, "rho_star"));
-            fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fmt_flops(jnum(e, "budget")),
-                    json_is_string(model) ? json_string_value(model) : "-", fmt_rho(jnum(e, "rho_star")),
-                    fmt_rho(jnum(e, "rho_star_se")), fmt_interval(json_object_get(e, "rho_star_ci"), "%.3f"),
-                    fmt_loss(jnum(e, "loss_star")), fmt_loss(jnum(e, "gain")),
-                    fmt_interval(json_object_get(e, "gain_ci"), "%.4f"),
-                    !has_min ? "no U" : json_is_true(json_object_get(e, "interior")) ? "yes" : "no");
-        }
-        fputs("\nThe paper (Engram, Figure 3 left) finds rho* near 0.75-0.8 at two budgets 3x apart.\n\n", f);
-    }
-}
-
-static const char *memory_title(const char *memory)
-{
-    if (strcmp(memory, "engram") == 0)
-        return "Engram";
-    if (strcmp(memory, "overencoding") == 0)
-        return "OverEncoding";
-    if (strcmp(memory, "none") == 0)
-        return "No memory (backbone alone)";
-    return memory;
-}
-
-static void put_memory(FILE *f, const report_ctx *c, double *slots)
-{
-    fputs("## Memory study\n\n", f);
-    if (!c->fit)
-        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`); the tables below are the measured "
-              "means only.\n\n", f);
-    static const char *const types[] = {"engram", "overencoding", "none"};
-    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
-        int ns = distinct_values(c, 2, NULL, types[t], slots);
-        if (ns == 0)
-            continue;
-        fprintf(f, "### %s\n\n", memory_title(types[t]));
-        fputs("| slots | P_tot | P_act | tokens | n | val loss (mean ± sd) |\n", f);
-        fputs("|---:|---:|---:|---:|---:|---:|\n", f);
-        for (int i = 0; i < ns; i++) {
-            point_key k = {.use_memory = 1, .use_slots = 1, .memory = types[t], .slots = (long)slots[i]};
-            point p;
-            point_collect(c, &k, &p);
-            double p_tot = p.plan ? p.plan->p_tot : p.row ? p.row->p_tot : NAN;
-            double p_act = p.plan ? p.plan->p_act : p.row ? p.row->p_act : NAN;
-            double tokens = p.plan ? p.plan->tokens : p.row ? p.row->tokens : NAN;
-            fprintf(f, "| %.0f | %s | %s | %s | %s | %s |\n", slots[i], fmt_eng(p_tot), fmt_eng(p_act),
-                    fmt_eng(tokens), fmt_n(&p), fmt_mean_sd(&p));
-        }
-        fputc('\n', f);
-        const json_t *e = fit_entry(c, "memory", "memory", 0, types[t]);
-        if (!e) {
-            if (c->fit && strcmp(types[t], "none") != 0)
-                fputs("No fit for this memory type (fit.json has no entry for it).\n\n", f);
-            continue;
-        }
-        if (isfinite(jnum(e, "alpha"))) {
-            fprintf(f, "- Power law L = L_inf + A M^-alpha: alpha = %s ± %s (SE), 95%% interval %s; L_inf = %s ± %s; "
-                       "A = %s\n",
-                    fmt("%.4f", jnum(e, "alpha")), fmt("%.4f", jnum(e, "alpha_se")),
-                    fmt_interval(json_object_get(e, "alpha_ci"), "%.4f"), fmt_loss(jnum(e, "l_inf")),
-                    fmt_loss(jnum(e, "l_inf_se")), fmt("%.4g", jnum(e, "A")));
-        } else {
-            fputs("- Power law L = L_inf + A M^-alpha: not fitted (see the warnings)\n", f);
-        }
-        const json_t *ll = json_object_get(e, "loglinear");
-        if (json_is_object(ll))
-            fprintf(f, "- Log-log line ln L = c + s ln M: slope s = %s ± %s (SE), intercept c = %s\n",
-                    fmt("%.5f", jnum(ll, "slope")), fmt("%.5f", jnum(ll, "slope_se")),
-                    fmt("%.4f", jnum(ll, "intercept")));
-        put_warnings(f, e);
-        fputc('\n', f);
-    }
-
-    /* Engram against OverEncoding at the largest slot count both have */
-    int ne = distinct_values(c, 2, NULL, "engram", slots);
-    double *other = slots + ne;
-    int no = distinct_values(c, 2, NULL, "overencoding", other);
-    if (ne && no) {
-        double best_e = NAN, best_o = NAN;
-        for (int i = 0; i < ne; i++)
-            for (int j = 0; j < no; j++)
-                if (fabs(slots[i] / other[j] - 1) <= 0.02 && !(slots[i] <= best_e)) {
-                    point pe, po;
-                    point_key ke = {.use_memory = 1, .use_slots = 1, .memory = "engram", .slots = (long)slots[i]};
-                    point_key ko = {.use_memory = 1, .use_slots = 1, .memory = "overencoding", .slots = (long)other[j]};
-                    point_collect(c, &ke, &pe);
-                    point_collect(c, &ko, &po);
-                    if (pe.n_ok && po.n_ok) {
-                        best_e = slots[i];
-                        best_o = other[j];
-                    }
-                }
-        fputs("### Engram against OverEncoding\n\n", f);
-        if (isfinite(best_e)) {
-            point pe, po;
-            point_key ke = {.use_memory = 1, .use_slots = 1, .memory = "engram", .slots = (long)best_e};
-            point_key ko = {.use_memory = 1, .use_slots = 1, .memory = "overencoding", .slots = (long)best_o};
-            point_collect(c, &ke, &pe);
-            point_collect(c, &ko, &po);
-            double d = pe.mean - po.mean;
-            char at[96];
-            if (best_e == best_o)
-                snprintf(at, sizeof at, "%.0f slots", best_e);
-            else
-                snprintf(at, sizeof at, "%.0f (Engram) and %.0f (OverEncoding) slots", best_e, best_o);
-            fprintf(f, "At %s, the largest count both have, Engram's loss minus OverEncoding's is %s nats (%s vs %s",
-                    at, fmt("%+.4f", d), fmt_loss(pe.mean), fmt_loss(po.mean));
-            if (pe.n_ok > 1 && po.n_ok > 1)
-                fprintf(f, "; Welch SE %s", fmt_loss(sqrt(pe.sd * pe.sd / pe.n_ok + po.sd * po.sd / po.n_ok)));
-            else
-                fputs("; no SE: one run on a side", f);
-            fprintf(f, "): Engram is %s. Engram's P_tot there is %s, OverEncoding's %s (its rows are d_model wide).\n\n",
-                    d < 0 ? "lower" : d > 0 ? "higher" : "equal",
-                    fmt_eng(pe.plan ? pe.plan->p_tot : pe.row ? pe.row->p_tot : NAN),
-                    fmt_eng(po.plan ? po.plan->p_tot : po.row ? po.row->p_tot : NAN));
-        } else {
-            fputs("No slot count has finished runs of both Engram and OverEncoding.\n\n", f);
-        }
-    }
-}
-
-typedef struct {
-    const char *label;
-    point p;
-} grid_point;
-
-static int cmp_grid(const void *a, const void *b)
-{
-    const grid_point *x = a, *y = b;
-    double mx = x->p.n_ok ? x->p.mean : INFINITY, my = y->p.n_ok ? y->p.mean : INFINITY;
-    return (mx > my) - (mx < my);
-}
-
-static void put_grid(FILE *f, const report_ctx *c)
-{
-    fputs("## Grid study\n\n", f);
-    const json_t *grid = c->fit ? json_object_get(c->fit, "grid") : NULL;
-    int total = c->n_plan + c->n_rows;
-    grid_point *g = calloc((size_t)total + 1, sizeof *g);
-    if (!g)
-        return;
-    int n = 0;
-    for (int i = 0; i < total; i++) {
-        const char *label = i < c->n_plan ? c->plan[i].label : c->rows[i - c->n_plan].label;
-        int seen = 0;
-        for (int j = 0; j < n && !seen; j++)
-            seen = strcmp(g[j].label, label) == 0;
-        if (!seen)
-            g[n++].label = label;
-    }
-    for (int i = 0; i < n; i++) {
-        point_key k = {.use_label = 1, .label = g[i].label};
-        point_collect(c, &k, &g[i].p);
-    }
-    qsort(g, (size_t)n, sizeof *g, cmp_grid);
-    const char *ref = NULL;
-    size_t gi;
-    const json_t *ge;
-    json_array_foreach(grid, gi, ge) if (json_is_true(json_object_get(ge, "reference"))) ref =
-        json_string_value(json_object_get(ge, "label"));
-    if (!c->fit)
-        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`), so there are no deltas; the means "
-              "are measured.\n\n", f);
-    if (ref)
-        fprintf(f, "Sorted by mean validation loss; delta = mean minus the reference `%s`'s, with its standard error "
-                   "and 95%% t interval. Where a label's seeds match the reference's one to one the difference is "
-                   "taken seed by seed (paired: the two share data order), else between the means (Welch).\n\n",
-                ref);
-    fputs("| label | n | val loss (mean ± sd) | delta to reference | SE | 95% interval | method |\n", f);
-    fputs("|:---|---:|---:|---:|---:|:---:|:---|\n", f);
-    for (int i = 0; i < n; i++) {
-        const json_t *e = NULL;
-        json_array_foreach(grid, gi, ge)
-        {
-            const json_t *l = json_object_get(ge, "label");
-            const char *lt = json_is_string(l) ? json_string_value(l) : "";
-            if (strcmp(lt, g[i].label) == 0 || (strcmp(lt, "-") == 0 && !g[i].label[0]))
-                e = ge;
-        }
-        fputs("| ", f);
-        md_cell(f, g[i].label[0] ? g[i].label : "-");
-        if (e && json_is_true(json_object_get(e, "reference")))
-            fputs(" (reference)", f);
-        int is_ref = e && json_is_true(json_object_get(e, "reference"));
-        const json_t *ci = e ? json_object_get(e, "delta_ci") : NULL;
-        const json_t *method = e ? json_object_get(e, "delta_method") : NULL;
-        fprintf(f, " | %s | %s | %s | %s | %s | %s |\n", fmt_n(&g[i].p), fmt_mean_sd(&g[i].p),
-                e ? fmt("%+.4f", jnum(e, "delta")) : "-", e && !is_ref ? fmt_loss(jnum(e, "delta_se")) : "-",
-                fmt_interval(ci, "%+.4f"),
-                e && !is_ref && json_is_string(method) ? json_string_value(method) : "-");
-    }
-    fputc('\n', f);
-    free(g);
-}
-
 static const char *figure_caption(const char *name)
 {
     if (strcmp(name, "allocation") == 0)
-        return "Validation loss against rho per budget: mean ± sd over seeds, the fitted U curve, rho* with its 95% "
-               "interval; diverged runs marked with a cross.";
+        return "Validation loss against rho, each budget relative to its own best measured mean: mean ± sd over "
+               "seeds; where the two-lines test finds a U, the U model and rho* with its 95% interval, else the "
+               "monotone fit (dashed); diverged runs marked with a cross.";
     if (strcmp(name, "memory") == 0)
         return "Validation loss against table slots (log x): Engram and OverEncoding with their fitted power laws "
                "(alpha in the legend).";
     if (strcmp(name, "rho_star") == 0)
-        return "rho* against budget C (log x) with its 95% intervals; the band is the paper's 0.75-0.8.";
+        return "Per budget C (log x): rho* with its 95% interval where the two-lines test finds a U, else the best "
+               "measured rho (open) and the rho not significantly worse (+); the band is the paper's 0.75-0.8.";
     if (strcmp(name, "grid") == 0)
         return "Mean ± sd validation loss per grid label.";
     if (strncmp(name, "training_", 9) == 0)
@@ -1320,11 +951,11 @@ int report_write(const char *run_dir, const char *experiment_path_or_null, const
     put_setup(f, &c, scratch);
     put_fit_notes(f, &c);
     if (strcmp(c.kind, "allocation") == 0)
-        put_allocation(f, &c, scratch, scratch + c.n_plan + c.n_rows + 1);
+        report_put_allocation(f, &c, scratch, scratch + c.n_plan + c.n_rows + 1);
     else if (strcmp(c.kind, "memory") == 0)
-        put_memory(f, &c, scratch);
+        report_put_memory(f, &c, scratch);
     else if (strcmp(c.kind, "grid") == 0)
-        put_grid(f, &c);
+        report_put_grid(f, &c);
     put_figures(f, &c);
     put_diverged(f, &c);
     put_all_runs(f, &c);

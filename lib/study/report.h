@@ -20,10 +20,15 @@
  * the setup and the count of finished / diverged / missing runs against
  * the plan, then per study kind:
  *   allocation  per budget a table of rho, E, slots, P_tot, P_act, tokens,
- *               final val loss mean +- sd over seeds (n); the fit (model and
- *               AICc, rho* +- SE and 95% interval, L*, curvature, the gain
- *               L(1) - L* and its interval, interior, warnings verbatim) and
- *               a one-line reading; a rho*(C) table with 2+ budgets
+ *               final val loss mean +- sd over seeds (n); the two-lines
+ *               test (breakpoint, both slopes with SE, t, p; the verdict);
+ *               for a U rho* +- SE and 95% interval, L*, the gain L(1) - L*;
+ *               otherwise the best measured rho, the rho not significantly
+ *               worse and L(1) - L(best); the curves as descriptions (AICc
+ *               of U and monotone models); warnings verbatim; a reading
+ *               that follows from the test. With 2+ budgets a table across
+ *               budgets and the stability of rho* (a difference with an
+ *               interval where 2+ budgets show a U)
  *   memory      per memory type the slots table and the power law (alpha
  *               with SE and interval, the log-linear slope); Engram minus
  *               OverEncoding at the largest slot count both have

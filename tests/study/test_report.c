@@ -118,6 +118,11 @@ static void make_allocation_dir(char *dir, size_t size)
                "  \"loss_star\": 3.1012, \"loss_star_se\": 0.0021, \"curvature\": 0.35, \"curvature_se\": 0.05,\n"
                "  \"loss_at_1\": 3.1135, \"gain\": 0.0123, \"gain_ci\": [0.0041, 0.0199], \"interior\": true,\n"
                "  \"bootstrap\": {\"samples\": 1000, \"failed\": 2, \"no_minimum\": 3, \"interval\": \"percentile\"},\n"
+               "  \"u_test\": {\"verdict\": \"U\", \"shape\": \"U\", \"breakpoint\": 0.6, \"flat_region\": [0.5, 0.75],\n"
+               "   \"flexible\": \"per-rho means\", \"reason\": null,\n"
+               "   \"left\": {\"tested\": true, \"slope\": -0.21, \"se\": 0.05, \"t\": -4.2, \"p\": 0.004, \"n\": 4, \"distinct\": 3, \"se_kind\": \"HC3\"},\n"
+               "   \"right\": {\"tested\": true, \"slope\": 0.6, \"se\": 0.1, \"t\": 6.0, \"p\": 0.001, \"n\": 4, \"distinct\": 3, \"se_kind\": \"HC3\"}},\n"
+               "  \"aic_best\": \"quadratic\", \"aic_best_shape\": \"U\", \"best_measured_rho\": 0.75, \"best_measured_loss\": 3.11,\n"
                "  \"warnings\": [\"budget 1e+12: a test warning, kept verbatim\"]}],\n"
                " \"memory\": [], \"grid\": []}\n");
     char figures[512];
@@ -143,13 +148,17 @@ static void test_allocation_report(void **state)
     expect(text, "| 0.500 | 32 | 50000 | 1.68M | 420k | 400k | 1 of 2 (1 diverged) | 3.1500 |");
     expect(text, "| 1.000 | 62 | 0 | 1.68M | 420k | 400k | 1 of 2 (1 missing) | 3.2500 |");
     /* the fit */
-    expect(text, "rho* = 0.742 ± 0.031 (SE); 95% interval [0.660, 0.810]");
+    expect(text, "Two-lines test of a U (Simonsohn 2018) on the 6 seed-level runs: **U**");
+    expect(text, "- Left line (rho ≤ breakpoint): slope -0.2100 ± 0.0500 (HC3), t = -4.20, p = 0.004, 4 runs at 3 "
+                 "rho values");
+    expect(text, "rho* = 0.742 ± 0.031 (SE, quadratic model); 95% interval [0.660, 0.810]");
     expect(text, "L(1) - L* = 3.1135 - 3.1012 = 0.0123 nats; 95% interval [0.0041, 0.0199]");
-    expect(text, "Interior minimum: yes");
     expect(text, "quadratic -40.2");
+    expect(text, "lowest: quadratic (U)");
     expect(text, "Warning: budget 1e+12: a test warning, kept verbatim");
-    expect(text, "The minimum is interior: rho* = 0.742 [0.660, 0.810]; the best allocation beats pure MoE by "
-                 "0.0123 [0.0041, 0.0199] nats.");
+    expect(text, "The two-lines test finds a U: loss falls up to rho = 0.600 (-0.210 nats per unit rho, p = 0.004) "
+                 "and rises after it (+0.600 nats per unit rho, p = 0.001). rho* = 0.742 [0.660, 0.810]; the best "
+                 "allocation beats pure MoE by 0.0123 [0.0041, 0.0199] nats.");
     /* figures, diverged and missing runs */
     expect(text, "![allocation](figures/allocation.png)");
     expect(text, "| `C1e12-rho0.5000-s2` | 1.0e12 | rho 0.500 | 2 | 37 | 100 | 9.5000 |");
@@ -157,6 +166,36 @@ static void test_allocation_report(void **state)
     expect(text, "**The study is incomplete**: 1 of 8 planned runs has no result");
     expect(text, "- `C1e12-rho1.0000-s2`");
     expect(text, "6 finished, 1 diverged, 1 missing");
+    free(text);
+
+    /* no U: no rho*, the best measured rho and the rho not worse instead */
+    write_text(dir, "fit.json",
+               "{\"warnings\": [], \"skipped_diverged\": 1, \"bootstrap_seed\": 1,\n"
+               " \"allocation\": [{\"budget\": 1e12, \"n_runs\": 6, \"model\": \"quadratic\", \"aic_kind\": \"AICc\",\n"
+               "  \"aic\": {\"quadratic\": -40.25, \"linear\": -41.5}, \"aic_best\": \"linear\", \"aic_best_shape\": \"monotone\",\n"
+               "  \"params\": {\"L_star\": 3.1, \"a\": 0.3, \"rho_star\": 0.41}, \"curvature\": 0.3, \"curvature_se\": 0.1,\n"
+               "  \"rho_star\": null, \"interior\": false, \"n\": [2, 1, 2, 1],\n"
+               "  \"u_test\": {\"verdict\": \"no U\", \"shape\": \"rising\", \"breakpoint\": 0.5, \"flat_region\": [0.5, 0.5],\n"
+               "   \"flexible\": \"per-rho means\", \"reason\": \"the left line has 2 distinct rho values\",\n"
+               "   \"left\": {\"tested\": false, \"distinct\": 2},\n"
+               "   \"right\": {\"tested\": true, \"slope\": 0.2, \"se\": 0.05, \"t\": 4.0, \"p\": 0.01, \"n\": 4, \"distinct\": 3, \"se_kind\": \"HC3\"}},\n"
+               "  \"best_measured_rho\": 0.75, \"best_measured_loss\": 3.11, \"not_worse\": [0.5, 0.75],\n"
+               "  \"not_worse_method\": \"paired by seed; 95% t interval\", \"measured_gain\": 0.14,\n"
+               "  \"measured_gain_ci\": [0.05, 0.23], \"warnings\": []}],\n"
+               " \"memory\": [], \"grid\": []}\n");
+    assert_int_equal(report_write(dir, NULL, "engram-scale study demo.yaml", NULL), ES_OK);
+    text = read_report(dir);
+    expect(text, "on the 6 seed-level runs: **no U** (the points are rising)");
+    expect(text, "- Left line (rho ≤ breakpoint): not tested (2 distinct rho values on this side; a line needs 3)");
+    expect(text, "- No rho* (no U). Best measured rho = 0.750 (mean loss 3.1100); rho not significantly worse than "
+                 "it: {0.5, 0.75} (paired by seed; 95% t interval)");
+    expect(text, "its vertex at rho = 0.410 is not a minimum the points show");
+    expect(text, "**Reading (1.0e12 FLOPs, 2 seeds per rho):** No U: by the two-lines test the loss is rising in rho");
+    expect(text, "The best measured rho is 0.750 (mean loss 3.1100); {0.5, 0.75} are not significantly worse; pure "
+               "MoE is +0.1400 [+0.0500, +0.2300] nats worse.");
+    assert_null(strstr(text, "rho* ="));
+    assert_null(strstr(text, "The two-lines test finds a U"));
+    expect(text, "so no interior optimum is claimed");
     free(text);
 
     /* without fit.json: the tables, and a plain "no fit" */

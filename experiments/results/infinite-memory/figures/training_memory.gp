@@ -51,7 +51,14 @@ set ytics 0.1
 set format y "%.1f"
 set yrange [3.36980915:4.01728785]
 set xrange [0:2.26861056]
-set key top right
+# the key below the plot and its axis label, in up to two or three columns:
+# inside it would cover curves
+n_entries = 0
+if (use_palette) { n_entries = n_keys } else { do for [i=1:n_runs] { if (strlen(run_title[i]) > 0) { n_entries = n_entries + 1 } } }
+key_cols = use_palette ? 2 : 3   # colour-bar figures have less width for the key
+key_lines = int((n_entries + key_cols - 1) / key_cols)
+set bmargin 4.5 + 1.25 * key_lines
+set key at screen 0.5, screen 0.01 center bottom horizontal maxcols key_cols
 if (use_palette) {
     set cbrange [3.999304572:5.999973073]
     set cblabel "log_{10} memory slots"
@@ -63,6 +70,7 @@ if (use_palette) {
 
 do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
+    if (fmt eq "png") { set terminal pngcairo size 1000, 640 + 40 * key_lines } else { set terminal svg size 480, 307 + 19 * key_lines }
     set output "training_memory." . fmt
     if (use_palette) {
         plot for [i=1:n_runs] "training_memory.dat" index i-1 using ($1/unit):2:3 with lines lc palette dt run_dt[i] lw 2 notitle, \

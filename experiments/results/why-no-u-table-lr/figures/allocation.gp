@@ -1,10 +1,13 @@
 # Validation loss against the allocation ratio rho, one colour per compute
-# budget (Figure 3 of the Engram paper). Made by `engram-scale plot` from
+# budget (Figure 3 of the Engram paper), each budget relative to its own best
+# measured mean loss, so that budgets far apart in loss share one axis and a
+# small dip stays visible. Made by `engram-scale plot` from
 # plots/allocation.gp; edit and rerun with `gnuplot allocation.gp` in this folder.
-# Data: allocation.dat           one block per budget: rho, mean, sd, runs
-#       allocation_fit.dat       fitted curves of the budgets listed in `fitted`
-#       allocation_optimum.dat   budget index, rho*, 95% interval, loss at rho*
-# rho_lo and rho_hi are NaN for a minimum at the edge: no shaded band
+# Data: allocation.dat           one block per budget: rho, mean minus the best mean, sd, runs
+#       allocation_fit.dat       fitted curves (minus the same offset) of the budgets in `fitted`:
+#                            the U model where the two-lines test finds a U (solid),
+#                            else the monotone fit (dashed)
+#       allocation_optimum.dat   budget index, rho*, 95% interval, loss at rho* (U budgets only)
 #       allocation_diverged.dat  rho, budget index, run of diverged runs
 # ---- engram-scale figure style (plots/style.gp, shared by every figure) ----
 set encoding utf8
@@ -38,29 +41,35 @@ term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64"
 # ---- end of style ----
 
 n_budgets = 1
-array budget_title[n_budgets] = ["C = 3.5×10^{12} FLOPs: ρ* = 0.10 [-0.15, 0.22] (at edge)"]
-array rho_star[n_budgets] = [0.09720702076]
+array budget_title[n_budgets] = ["C = 3.5×10^{12} FLOPs (best 3.727 at ρ = 0.00): too few points to test a U"]
+array rho_star[n_budgets] = [NaN]
 array rho_lo[n_budgets] = [NaN]
 array rho_hi[n_budgets] = [NaN]
 fitted = "1"       # budgets (1-based) with a curve, in the order of allocation_fit.dat's blocks
+fitted_dt = "2" # their dash types: 1 U curve, 2 monotone fit
 unfitted = ""   # budgets without one: their means are joined by a thin line
-n_optima = 1
+n_u_curves = 0
+n_monotone_curves = 1
+n_optima = 0
 n_diverged = 0
-diverged_y = 3.837657175 # diverged runs are marked near the top
+diverged_y = 0.1077417265 # diverged runs are marked near the top
 
 set title "Sparsity allocation: MoE experts vs Engram (why-no-u-table-lr)" noenhanced
 set xlabel "allocation ratio ρ (share of sparse parameters in routed experts)"
-set ylabel "validation loss (nats/token)"
+set ylabel "loss − the budget's best mean (nats)"
 set xrange [-0.04:1.04]
-set yrange [3.707693464:3.896046668]
+set yrange [-0.01745775618:0.1154974467]
 set xtics 0.2
 set mxtics 2
-set ytics 0.05
-set format y "%.2f"
-set key top center vertical maxrows 6
+set ytics 0.025
+set format y "%.3f"
+# the key below the plot and its axis label: inside it would cover points;
+# the bottom margin holds the axis label and one key line per entry
+key_rows = 2
+set bmargin 4.5 + 1.1 * key_rows
+set key at screen 0.5, screen 0.01 center bottom vertical maxrows key_rows maxcols 1 font ",15"
 
-# rho* of each fitted budget: a dashed line at rho*, its 95% interval shaded
-# if the minimum is interior
+# rho* of each budget with a U: a dashed line at rho*, its 95% interval shaded
 do for [i=1:n_budgets] {
     if (rho_star[i] == rho_star[i]) {
         if (rho_lo[i] == rho_lo[i] && rho_hi[i] == rho_hi[i]) {
@@ -73,14 +82,17 @@ do for [i=1:n_budgets] {
 
 do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
+    if (fmt eq "png") { set terminal pngcairo size 1000, 640 + 40 * key_rows } else { set terminal svg size 480, 307 + 19 * key_rows }
     set output "allocation." . fmt
     plot for [i=1:n_budgets] "allocation.dat" index i-1 using 1:2:3 with yerrorbars lt i title budget_title[i], \
-         for [k=1:words(fitted)] "allocation_fit.dat" index k-1 using 1:2 with lines lt nth(fitted, k) notitle, \
+         for [k=1:words(fitted)] "allocation_fit.dat" index k-1 using 1:2 with lines lt nth(fitted, k) \
+             dashtype nth(fitted_dt, k) notitle, \
          for [k=1:words(unfitted)] "allocation.dat" index nth(unfitted, k)-1 using 1:2 \
              with lines lt nth(unfitted, k) lw 1 dt 3 notitle, \
          for [k=1:(n_optima > 0)] "allocation_optimum.dat" using 2:5:3:4:1 with xerrorbars lc variable pt 6 ps 2.2 lw 2.5 notitle, \
          for [k=1:(n_diverged > 0)] "allocation_diverged.dat" using 1:(diverged_y):2 with points lc variable pt 2 ps 2 lw 2 notitle, \
-         keyentry with lines lc "black" title (words(fitted) > 0 ? "fitted U curve" : ""), \
+         keyentry with lines lc "black" title (n_u_curves > 0 ? "U model (U by the two-lines test)" : ""), \
+         keyentry with lines lc "black" dt 2 title (n_monotone_curves > 0 ? "monotone fit (no U)" : ""), \
          keyentry with xerrorbars lc "black" pt 6 ps 2.2 title (n_optima ? "ρ* with 95% interval" : ""), \
          keyentry with points lc "black" pt 2 ps 2 lw 2 title (n_diverged ? "diverged (not fitted)" : "")
 }

@@ -1,0 +1,83 @@
+/* report.md's grid section: labels sorted by mean loss with the
+ * difference to the reference. */
+#include "study/report_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *label;
+    point p;
+} grid_point;
+
+static int cmp_grid(const void *a, const void *b)
+{
+    const grid_point *x = a, *y = b;
+    double mx = x->p.n_ok ? x->p.mean : INFINITY, my = y->p.n_ok ? y->p.mean : INFINITY;
+    return (mx > my) - (mx < my);
+}
+
+void report_put_grid(FILE *f, const report_ctx *c)
+{
+    fputs("## Grid study\n\n", f);
+    const json_t *grid = c->fit ? json_object_get(c->fit, "grid") : NULL;
+    int total = c->n_plan + c->n_rows;
+    grid_point *g = calloc((size_t)total + 1, sizeof *g);
+    if (!g)
+        return;
+    int n = 0;
+    for (int i = 0; i < total; i++) {
+        const char *label = i < c->n_plan ? c->plan[i].label : c->rows[i - c->n_plan].label;
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = strcmp(g[j].label, label) == 0;
+        if (!seen)
+            g[n++].label = label;
+    }
+    for (int i = 0; i < n; i++) {
+        point_key k = {.use_label = 1, .label = g[i].label};
+        point_collect(c, &k, &g[i].p);
+    }
+    qsort(g, (size_t)n, sizeof *g, cmp_grid);
+    const char *ref = NULL;
+    size_t gi;
+    const json_t *ge;
+    json_array_foreach(grid, gi, ge) if (json_is_true(json_object_get(ge, "reference"))) ref =
+        json_string_value(json_object_get(ge, "label"));
+    if (!c->fit)
+        fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`), so there are no deltas; the means "
+              "are measured.\n\n", f);
+    if (ref)
+        fprintf(f, "Sorted by mean validation loss; delta = mean minus the reference `%s`'s, with its standard error "
+                   "and 95%% t interval. Where a label's seeds match the reference's one to one the difference is "
+                   "taken seed by seed (paired: the two share data order), else between the means (Welch).\n\n",
+                ref);
+    fputs("| label | n | val loss (mean ± sd) | delta to reference | SE | 95% interval | method |\n", f);
+    fputs("|:---|---:|---:|---:|---:|:---:|:---|\n", f);
+    for (int i = 0; i < n; i++) {
+        const json_t *e = NULL;
+        json_array_foreach(grid, gi, ge)
+        {
+            const json_t *l = json_object_get(ge, "label");
+            const char *lt = json_is_string(l) ? json_string_value(l) : "";
+            if (strcmp(lt, g[i].label) == 0 || (strcmp(lt, "-") == 0 && !g[i].label[0]))
+                e = ge;
+        }
+        fputs("| ", f);
+        md_cell(f, g[i].label[0] ? g[i].label : "-");
+        if (e && json_is_true(json_object_get(e, "reference")))
+            fputs(" (reference)", f);
+        int is_ref = e && json_is_true(json_object_get(e, "reference"));
+        const json_t *ci = e ? json_object_get(e, "delta_ci") : NULL;
+        const json_t *method = e ? json_object_get(e, "delta_method") : NULL;
+        fprintf(f, " | %s | %s | %s | %s | %s | %s |\n", fmt_n(&g[i].p), fmt_mean_sd(&g[i].p),
+                e ? fmt("%+.4f", jnum(e, "delta")) : "-", e && !is_ref ? fmt_loss(jnum(e, "delta_se")) : "-",
+                fmt_interval(ci, "%+.4f"),
+                e && !is_ref && json_is_string(method) ? json_string_value(method) : "-");
+    }
+    fputc('\n', f);
+    free(g);
+}
+
