@@ -17,6 +17,9 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,8 +48,6 @@ static dnnl_engine_t engine;
 /* Per thread: a stream (streams are not shared between threads) and the
  * bf16 copies of A and B. Released at exit by the OS. */
 static _Thread_local dnnl_stream_t thread_stream;
-static _Thread_local uint16_t *thread_bf16;
-static _Thread_local size_t thread_bf16_cap;
 static _Thread_local void *thread_scratch;
 static _Thread_local size_t thread_scratch_cap;
 
@@ -61,7 +62,10 @@ static uint64_t key_hash(const gemm_key *k)
 
 static int engine_ready(void)
 {
-    /* called with cache_lock held */
+    /* called with cache_lock held. oneDNN's ITT task annotations cost
+     * ~1.5% of a step in perf profiles: off unless the user asks for them */
+    if (!engine)
+        setenv("DNNL_ITT_TASK_LEVEL", "0", 0);
     if (!engine && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
         engine = NULL;
         return 0;
@@ -187,35 +191,33 @@ done:
     return ok;
 }
 
+/* One float to bf16 as vcvtneps2bf16 does it: round to nearest even,
+ * denormals to signed zero, NaN stays a (quiet) NaN. */
 static uint16_t bf16_round(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN stays NaN */
+    if ((u & 0x7fffffffu) > 0x7f800000u)
         return (uint16_t)((u >> 16) | 0x40u);
+    if ((u & 0x7f800000u) == 0)
+        u &= 0x80000000u;
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
 
-/* rows x cols of src (row stride ld) into dst, packed (row stride cols). */
-static void to_bf16(int rows, int cols, const float *src, int ld, uint16_t *dst)
+void es_bf16_from_floats(int rows, int cols, const float *src, int ld, uint16_t *dst, int ld_dst)
 {
     for (int r = 0; r < rows; r++) {
         const float *s = src + (size_t)r * ld;
-        uint16_t *d = dst + (size_t)r * cols;
-        for (int j = 0; j < cols; j++)
+        uint16_t *d = dst + (size_t)r * ld_dst;
+        int j = 0;
+#ifdef __AVX512BF16__
+        for (; j + 16 <= cols; j += 16)
+            _mm256_storeu_si256((__m256i *)(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
+#endif
+        for (; j < cols; j++)
             d[j] = bf16_round(s[j]);
     }
-}
-
-static uint16_t *bf16_scratch(size_t n)
-{
-    if (n > thread_bf16_cap) {
-        free(thread_bf16);
-        thread_bf16 = malloc(n * sizeof *thread_bf16);
-        thread_bf16_cap = thread_bf16 ? n : 0;
-    }
-    return thread_bf16;
 }
 
 static int run(const cache_entry *e, const void *A, const void *B, float *C)
@@ -249,9 +251,18 @@ static int run(const cache_entry *e, const void *A, const void *B, float *C)
     return rc;
 }
 
-static int gemm_serial(int transpose_a, int transpose_b, int bf16, int M, int N, int K, float alpha,
-                       const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+int es_onednn_gemm(int transpose_a, int transpose_b, int bf16, int M, int N, int K, float alpha, const void *A,
+                   int lda, const void *B, int ldb, float beta, float *C, int ldc)
 {
+    if (M <= 0 || N <= 0)
+        return 0;
+    if (K <= 0) {
+        /* no product: C = beta C, as BLAS does */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+        return 0;
+    }
     gemm_key k;
     memset(&k, 0, sizeof k); /* padding takes part in hashing and comparing */
     k.transpose_a = transpose_a;
@@ -260,53 +271,20 @@ static int gemm_serial(int transpose_a, int transpose_b, int bf16, int M, int N,
     k.M = M;
     k.N = N;
     k.K = K;
+    k.lda = lda;
+    k.ldb = ldb;
     k.ldc = ldc;
     k.alpha = alpha;
     k.beta = beta;
-    const void *a = A, *b = B;
-    if (bf16) {
-        /* packed copies: A is rows_a x cols_a, B rows_b x cols_b */
-        int rows_a = transpose_a ? K : M, cols_a = transpose_a ? M : K;
-        int rows_b = transpose_b ? N : K, cols_b = transpose_b ? K : N;
-        uint16_t *buf = bf16_scratch((size_t)rows_a * cols_a + (size_t)rows_b * cols_b);
-        if (!buf)
-            return 1;
-        to_bf16(rows_a, cols_a, A, lda, buf);
-        to_bf16(rows_b, cols_b, B, ldb, buf + (size_t)rows_a * cols_a);
-        a = buf;
-        b = buf + (size_t)rows_a * cols_a;
-        k.lda = cols_a;
-        k.ldb = cols_b;
-    } else {
-        k.lda = lda;
-        k.ldb = ldb;
-    }
-    cache_entry e;
-    if (!lookup(&k, &e))
-        return 1;
-    int rc = run(&e, a, b, C);
-    if (e.temporary)
-        dnnl_primitive_destroy(e.prim);
-    return rc;
-}
-
-int es_onednn_gemm(int transpose_a, int transpose_b, int bf16, int M, int N, int K, float alpha, const float *A,
-                   int lda, const float *B, int ldb, float beta, float *C, int ldc)
-{
-    if (M <= 0 || N <= 0)
-        return 0;
     /* one OpenMP thread for oneDNN, whether or not we are in a parallel region */
     int outer = omp_get_max_threads();
     omp_set_num_threads(1);
-    int rc;
-    if (K <= 0) {
-        /* no product: C = beta C, as BLAS does */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
-        rc = 0;
-    } else {
-        rc = gemm_serial(transpose_a, transpose_b, bf16, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cache_entry e;
+    int rc = 1;
+    if (lookup(&k, &e)) {
+        rc = run(&e, A, B, C);
+        if (e.temporary)
+            dnnl_primitive_destroy(e.prim);
     }
     omp_set_num_threads(outer);
     return rc;
