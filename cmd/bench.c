@@ -21,7 +21,9 @@ static const char HELP[] =
     "FLOP/s over the peak of train.precision), and the time per part of a step.\n"
     "\n"
     "  --threads N    worker threads (default: train.threads, 0 = all cores)\n"
-    "  --steps N      timed steps (default 20, after 3 warm-up steps)\n"
+    "  --steps N      timed steps (default 20, after 10 warm-up steps, which\n"
+    "                 also create the matrix-product primitives of the shapes\n"
+    "                 the experts' varying row counts bring)\n"
     "  --set K=V      override a config key, e.g. --set model.moe.experts=0\n"
     "  --json         print the figures as JSON\n";
 
@@ -44,7 +46,7 @@ int cmd_bench(int argc, char **argv)
     if (dataset_prepare(cfg.corpus, cfg.data_dir, cfg.vocab, 0, NULL, NULL, &ds))
         return cli_fail("bench");
     bench_result r;
-    rc = bench_run(&cfg, ds, 3, steps, &r);
+    rc = bench_run(&cfg, ds, 10, steps, &r);
     dataset_free(ds);
     if (rc)
         return cli_fail("bench");
