@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "core/error.h"
+#include "train/trainer.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -161,4 +162,13 @@ int cli_begin(const char *command, int argc, char **argv, const char *allowed, i
     if (needs && opt->n_positional != 1)
         return cli_error(command, EXIT_USAGE, "needs %s (see engram-scale %s --help)", needs, command);
     return -1;
+}
+
+void cli_apply_precision(const char *command, run_config *cfg)
+{
+    if (train_resolve_precision(cfg))
+        fprintf(stderr,
+                "engram-scale %s: this CPU has neither AVX512-BF16 nor AMX; train.precision bf16 falls back to fp32\n",
+                command);
+    train_apply_precision(cfg);
 }

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "config/config.h"
+
 enum { EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
 enum { CLI_MAX_SETS = 256, CLI_MAX_REUSE = 16 };
 
@@ -55,6 +57,11 @@ int cli_error(const char *command, int code, const char *fmt, ...) __attribute__
 /* SIGINT/SIGTERM set this flag; training loops checkpoint and stop. */
 extern volatile sig_atomic_t cli_stop_requested;
 void cli_install_signal_handlers(void);
+
+/* Resolves cfg's train.precision for this CPU (train_resolve_precision),
+ * applies it to the matrix products, and says on stderr, in one line,
+ * when bf16 was asked for and fp32 is used. */
+void cli_apply_precision(const char *command, run_config *cfg);
 
 /* The subcommands. */
 int cmd_data(int argc, char **argv);

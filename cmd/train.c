@@ -84,6 +84,7 @@ int cmd_train(int argc, char **argv)
     if (opt.threads >= 0)
         cfg.train.threads = opt.threads;
     es_threads_set(cfg.train.threads);
+    cli_apply_precision("train", &cfg);
 
     char out[4096];
     if (opt.out)
@@ -124,6 +125,7 @@ int cmd_train(int argc, char **argv)
         json_object_set_new(o, "unigram_val_loss", json_real(ds->unigram_val_loss));
         json_object_set_new(o, "bigram_val_loss", json_real(ds->bigram_val_loss));
         json_object_set_new(o, "seconds", json_real(res.seconds));
+        json_object_set_new(o, "precision", json_string(config_precision_name(res.precision)));
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
         putchar('\n');
         json_decref(o);

@@ -50,6 +50,8 @@ typedef struct {
 static const char *const MEMORY_NAMES[] = {
     [MEMORY_NONE] = "none", [MEMORY_ENGRAM] = "engram", [MEMORY_OVERENCODING] = "overencoding", NULL};
 static const char *const GATE_NAMES[] = {[GATE_PAPER] = "paper", [GATE_SSQRT] = "ssqrt", [GATE_OFF] = "off", NULL};
+static const char *const PRECISION_NAMES[] = {[PRECISION_FP32] = "fp32", [PRECISION_BF16] = "bf16", NULL};
+static const char *const GEMM_NAMES[] = {[GEMM_ONEDNN] = "onednn", [GEMM_OPENBLAS] = "openblas", NULL};
 
 enum { LIST_MAX = 64 }; /* the largest list capacity a key may have */
 _Static_assert((int)ENGRAM_MAX_ORDERS <= (int)LIST_MAX && (int)ENGRAM_MAX_LAYERS <= (int)LIST_MAX, "raise LIST_MAX");
@@ -116,6 +118,11 @@ static const config_key KEYS[] = {
     CLOSED("train.checkpoint_every", KEY_LONG, train.checkpoint_every, 0, INFINITY, 0,
            "steps between checkpoints; 0 = end only"),
     CLOSED("train.threads", KEY_INT, train.threads, 0, 1024, 0, "worker threads; 0 = all cores"),
+    ENUM("train.precision", train.precision, PRECISION_NAMES, PRECISION_BF16,
+         "fp32 | bf16: operands of the matrix products (fp32 accumulation); bf16 needs AVX512-BF16 or AMX, "
+         "else fp32 is used and written"),
+    ENUM("train.gemm", train.gemm, GEMM_NAMES, GEMM_ONEDNN,
+         "onednn | openblas: library of the fp32 matrix products (openblas: the reference path)"),
     NUM("train.diverge_factor", KEY_DOUBLE, train.diverge_factor, 1, 1, 1e6, 0, 3.0,
         "diverged when loss > factor * initial loss"),
 };
@@ -826,4 +833,9 @@ long config_total_steps(const run_config *cfg)
 const char *config_memory_name(int memory)
 {
     return memory >= MEMORY_NONE && memory <= MEMORY_OVERENCODING ? MEMORY_NAMES[memory] : "?";
+}
+
+const char *config_precision_name(int precision)
+{
+    return precision >= PRECISION_FP32 && precision <= PRECISION_BF16 ? PRECISION_NAMES[precision] : "?";
 }

@@ -20,6 +20,9 @@ enum { CONFIG_STRING_MAX = 512 };
 
 typedef enum { MEMORY_NONE, MEMORY_ENGRAM, MEMORY_OVERENCODING } memory_kind;
 typedef enum { GATE_PAPER, GATE_SSQRT, GATE_OFF } engram_gate;
+/* Values equal to es_precision and es_gemm_library of core/parallel.h. */
+typedef enum { PRECISION_FP32, PRECISION_BF16 } train_precision;
+typedef enum { GEMM_ONEDNN, GEMM_OPENBLAS } train_gemm;
 enum { ENGRAM_MAX_ORDERS = 8, ENGRAM_MAX_LAYERS = 16 };
 
 typedef struct {
@@ -74,6 +77,8 @@ typedef struct {
     long eval_tokens;       /* validation tokens per eval; 0 = the whole split */
     long checkpoint_every;  /* steps between checkpoints (and at the end); 0 = end only */
     int threads;            /* worker threads; 0 = all cores */
+    int precision;          /* train_precision: operands of matrix products (fp32 accumulation) */
+    int gemm;               /* train_gemm: library of fp32 matrix products */
     double diverge_factor;  /* a run diverges when loss > diverge_factor * initial loss */
 } train_config;
 
@@ -90,6 +95,9 @@ void config_defaults(run_config *cfg);
 
 /* "none", "engram" or "overencoding": the names config files use. */
 const char *config_memory_name(int memory);
+
+/* "fp32" or "bf16". */
+const char *config_precision_name(int precision);
 
 /* Loads a config file on top of the defaults, applies the overrides
  * ("key.path=value", in order), checks every key, type and range, then the

@@ -11,7 +11,18 @@
  *   es_gemm_nt: C[M,N] = alpha * A[M,K] . B[N,K]^T + beta * C   (forward: x W^T)
  *   es_gemm_nn: C[M,N] = alpha * A[M,K] . B[K,N]   + beta * C   (backward: dy W)
  *   es_gemm_tn: C[M,N] = alpha * A[K,M]^T . B[K,N] + beta * C   (weight grads: dy^T x)
- * lda/ldb/ldc are row strides in floats. */
+ * lda/ldb/ldc are row strides in floats.
+ *
+ * Precision and library are process-wide settings the three wrappers obey,
+ * so every layer follows them without change:
+ *   ES_PRECISION_FP32: fp32 operands, through oneDNN's fp32 matmul
+ *     (ES_GEMM_ONEDNN, the default: 2-3x OpenBLAS on this tool's small
+ *     shapes) or OpenBLAS cblas_sgemm (ES_GEMM_OPENBLAS, the reference).
+ *   ES_PRECISION_BF16: A and B are rounded to bf16 (nearest even) and
+ *     multiplied by oneDNN (AMX or AVX512-BF16) with fp32 accumulation;
+ *     C stays fp32. Only where the CPU runs bf16 natively.
+ * oneDNN primitives are created once per shape and cached (lib/core/onednn.c).
+ * Set both before training and not while products run. */
 #ifndef ES_CORE_PARALLEL_H
 #define ES_CORE_PARALLEL_H
 
@@ -19,6 +30,27 @@
  * thread. Returns the count in force. */
 int es_threads_set(int n);
 int es_threads(void);
+
+typedef enum { ES_PRECISION_FP32 = 0, ES_PRECISION_BF16 = 1 } es_precision;
+typedef enum { ES_GEMM_ONEDNN = 0, ES_GEMM_OPENBLAS = 1 } es_gemm_library;
+
+/* 1 if this CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN
+ * sees it). The environment variable ENGRAM_SCALE_NO_BF16=1 makes it 0
+ * (to test the fallback on any machine). */
+int es_bf16_available(void);
+
+/* Sets the precision of es_gemm_*; bf16 where es_bf16_available() is 0
+ * falls back to fp32. Returns the precision in force, so the caller can
+ * tell the user about a fallback (lib/ does not print). */
+es_precision es_precision_set(es_precision p);
+es_precision es_precision_get(void);
+
+/* The library of fp32 products (bf16 always uses oneDNN). */
+void es_gemm_library_set(es_gemm_library lib);
+es_gemm_library es_gemm_library_get(void);
+
+/* Products oneDNN refused and OpenBLAS did in fp32 instead (should stay 0). */
+long es_gemm_fallbacks(void);
 
 void es_gemm_nt(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                 float beta, float *C, int ldc);

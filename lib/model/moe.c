@@ -7,7 +7,6 @@
 #include "core/profile.h"
 #include "model/layers.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -114,22 +113,21 @@ static void select_topk(const float *s, const float *bias, int E, int K, int32_t
     }
 }
 
-/* The SwiGLU of one expert over its n gathered rows, serially. */
+/* The SwiGLU of one expert over its n gathered rows, serially (es_gemm_*
+ * inside a parallel region runs in the calling thread). */
 static void expert_forward(const moe_layer *L, int e, int row0, int n)
 {
     int C = L->C, F = L->F;
     const float *w13 = L->expert_w13 + (size_t)e * 2 * F * C, *w2 = L->expert_w2 + (size_t)e * C * F;
     float *h = L->h + (size_t)row0 * 2 * F, *z = L->z + (size_t)row0 * F;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, 2 * F, C, 1.0f, L->xg + (size_t)row0 * C, C, w13, C,
-                0.0f, h, 2 * F);
+    es_gemm_nt(n, 2 * F, C, 1.0f, L->xg + (size_t)row0 * C, C, w13, C, 0.0f, h, 2 * F);
     for (int r = 0; r < n; r++) {
         const float *a = h + (size_t)r * 2 * F, *g = a + F;
         float *zr = z + (size_t)r * F;
         for (int f = 0; f < F; f++)
             zr[f] = a[f] / (1.0f + expf(-a[f])) * g[f];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, C, F, 1.0f, z, F, w2, F, 0.0f,
-                L->y + (size_t)row0 * C, C);
+    es_gemm_nt(n, C, F, 1.0f, z, F, w2, F, 0.0f, L->y + (size_t)row0 * C, C);
 }
 
 static void expert_backward(const moe_layer *L, const moe_scratch *s, int e, int row0, int n)
@@ -141,8 +139,8 @@ static void expert_backward(const moe_layer *L, const moe_scratch *s, int e, int
     const float *dy = s->dy + (size_t)row0 * C;
     float *dz = s->dz + (size_t)row0 * F, *dh = s->dh + (size_t)row0 * 2 * F, *dxg = s->dxg + (size_t)row0 * C;
     /* dz = dy . w2;  dw2 += dy^T . z */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, F, C, 1.0f, dy, C, w2, F, 0.0f, dz, F);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, F, n, 1.0f, dy, C, z, F, 1.0f, dw2, F);
+    es_gemm_nn(n, F, C, 1.0f, dy, C, w2, F, 0.0f, dz, F);
+    es_gemm_tn(C, F, n, 1.0f, dy, C, z, F, 1.0f, dw2, F);
     for (int r = 0; r < n; r++) {
         const float *a = h + (size_t)r * 2 * F, *g = a + F, *d = dz + (size_t)r * F;
         float *da = dh + (size_t)r * 2 * F, *dg = da + F;
@@ -153,8 +151,8 @@ static void expert_backward(const moe_layer *L, const moe_scratch *s, int e, int
         }
     }
     /* dw13 += dh^T . xg;  dxg = dh . w13 */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 2 * F, C, n, 1.0f, dh, 2 * F, xg, C, 1.0f, dw13, C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, 2 * F, 1.0f, dh, 2 * F, w13, C, 0.0f, dxg, C);
+    es_gemm_tn(2 * F, C, n, 1.0f, dh, 2 * F, xg, C, 1.0f, dw13, C);
+    es_gemm_nn(n, C, 2 * F, 1.0f, dh, 2 * F, w13, C, 0.0f, dxg, C);
 }
 
 void moe_forward(moe_layer *L, float *out, const float *inp, int T)

@@ -5,6 +5,7 @@
 #include "core/fs.h"
 #include "core/mem.h"
 #include "train/checkpoint.h"
+#include "train/trainer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +110,9 @@ static int run_config_text(const plan_run *r, char **text, size_t *len)
     FILE *f = open_memstream(text, len);
     if (!f)
         return es_error(ES_ENOMEM, "cannot format the config of run %s", r->id);
-    config_write(&r->cfg, f);
+    run_config cfg = r->cfg;
+    train_resolve_precision(&cfg); /* bf16 -> fp32 where this CPU has no bf16 */
+    config_write(&cfg, f);
     fclose(f);
     return ES_OK;
 }

@@ -11,13 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-double bench_sgemm_peak(int n, int reps)
+double bench_gemm_peak(int n, int reps, int precision)
 {
+    es_precision was = es_precision_get();
+    if (es_precision_set((es_precision)precision) != (es_precision)precision) {
+        es_precision_set(was);
+        return 0.0;
+    }
     float *a = es_floats_new((size_t)n * n), *b = es_floats_new((size_t)n * n), *c = es_floats_new((size_t)n * n);
     if (!a || !b || !c) {
         es_floats_free(a);
         es_floats_free(b);
         es_floats_free(c);
+        es_precision_set(was);
         return 0.0;
     }
     for (size_t i = 0; i < (size_t)n * n; i++) {
@@ -35,6 +41,7 @@ double bench_sgemm_peak(int n, int reps)
     es_floats_free(a);
     es_floats_free(b);
     es_floats_free(c);
+    es_precision_set(was);
     return 2.0 * n * (double)n * n / best;
 }
 
@@ -44,9 +51,13 @@ static int compare_doubles(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, bench_result *out)
+int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps, bench_result *out)
 {
     memset(out, 0, sizeof *out);
+    run_config resolved = *asked;
+    train_resolve_precision(&resolved);
+    train_apply_precision(&resolved);
+    const run_config *cfg = &resolved;
     int B = cfg->train.batch, T = cfg->model.seq_len;
     model *m = NULL;
     adamw *opt = NULL;
@@ -68,7 +79,8 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
         out->memory_bytes = 4.0 * sizeof(float) * (double)m->n_params;
         /* the peak is the best of runs before and after the steps, so a
          * moment of load elsewhere cannot make it look low */
-        double peak_before = bench_sgemm_peak(1024, 5);
+        double peak_before = bench_gemm_peak(1024, 5, ES_PRECISION_FP32);
+        double bf16_before = bench_gemm_peak(1024, 5, ES_PRECISION_BF16);
         /* a small constant lr keeps the timed steps those of real training */
         for (int s = 0; s < warmup; s++)
             train_step(m, opt, bl, s, 1e-4, cfg->train.grad_clip, inputs, targets);
@@ -91,9 +103,13 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
         out->tokens_per_s = (double)B * T / out->step_seconds;
         out->flops_per_token = model_flops_per_token(&cfg->model, ds->vocab);
         out->model_flops_per_s = out->tokens_per_s * out->flops_per_token;
-        double peak_after = bench_sgemm_peak(1024, 5);
+        double peak_after = bench_gemm_peak(1024, 5, ES_PRECISION_FP32);
+        double bf16_after = bench_gemm_peak(1024, 5, ES_PRECISION_BF16);
         out->sgemm_peak_flops_per_s = peak_before > peak_after ? peak_before : peak_after;
-        out->mfu = out->model_flops_per_s / out->sgemm_peak_flops_per_s;
+        out->bf16_peak_flops_per_s = bf16_before > bf16_after ? bf16_before : bf16_after;
+        out->precision = es_precision_get() == ES_PRECISION_BF16 ? PRECISION_BF16 : PRECISION_FP32;
+        double peak = out->precision == PRECISION_BF16 ? out->bf16_peak_flops_per_s : out->sgemm_peak_flops_per_s;
+        out->mfu = out->model_flops_per_s / peak;
     }
     batch_loader_free(bl);
     adamw_free(opt);

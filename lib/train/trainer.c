@@ -106,6 +106,7 @@ static int write_result(const char *path, const train_result *r)
     json_object_set_new(o, "best_val_loss", json_number_or_null(r->best_val_loss));
     json_object_set_new(o, "train_loss", json_number_or_null(r->train_loss));
     json_object_set_new(o, "seconds", json_real(r->seconds));
+    json_object_set_new(o, "precision", json_string(config_precision_name(r->precision)));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     json_decref(o);
     if (!text)
@@ -142,6 +143,10 @@ int train_result_read(const char *out_dir, train_result *r)
     r->best_val_loss = json_number_field(o, "best_val_loss");
     r->train_loss = json_number_field(o, "train_loss");
     r->seconds = json_number_field(o, "seconds");
+    /* results written before train.precision existed were fp32 */
+    json_t *precision = json_object_get(o, "precision");
+    r->precision = json_is_string(precision) && strcmp(json_string_value(precision), "bf16") == 0 ? PRECISION_BF16
+                                                                                                   : PRECISION_FP32;
     json_decref(o);
     return ES_OK;
 }
@@ -315,10 +320,30 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
     return rc;
 }
 
-static int train_locked(const run_config *cfg, const dataset *ds, const char *out_dir, int resume,
+int train_resolve_precision(run_config *cfg)
+{
+    if (cfg->train.precision == PRECISION_BF16 && !es_bf16_available()) {
+        cfg->train.precision = PRECISION_FP32;
+        return 1;
+    }
+    return 0;
+}
+
+void train_apply_precision(const run_config *cfg)
+{
+    es_gemm_library_set(cfg->train.gemm == GEMM_OPENBLAS ? ES_GEMM_OPENBLAS : ES_GEMM_ONEDNN);
+    es_precision_set(cfg->train.precision == PRECISION_BF16 ? ES_PRECISION_BF16 : ES_PRECISION_FP32);
+}
+
+static int train_locked(const run_config *asked, const dataset *ds, const char *out_dir, int resume,
                         const train_hooks *hooks, train_result *result, long total, int B, int T)
 {
     int rc;
+    /* the precision in force is the one written and checked on resume */
+    run_config resolved = *asked;
+    train_resolve_precision(&resolved);
+    train_apply_precision(&resolved);
+    const run_config *cfg = &resolved;
     char ckpt_path[4096], log_path[4096], result_path[4096], config_path[4096];
     snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", out_dir);
     snprintf(log_path, sizeof log_path, "%s/log.tsv", out_dir);
@@ -464,6 +489,7 @@ static int train_locked(const run_config *cfg, const dataset *ds, const char *ou
     result->best_val_loss = st.best_val_loss;
     result->train_loss = st.last_train_loss;
     result->seconds = st.seconds;
+    result->precision = cfg->train.precision;
     rc = write_result(result_path, result);
     parts_free(&p);
     return rc;

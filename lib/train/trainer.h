@@ -9,7 +9,8 @@
  *                   MoE's worst-layer max/mean expert load over the steps since
  *                   the previous eval and the balancing-bias range, nan if dense)
  *   checkpoint.bin  the state after the last checkpointed step
- *   result.json     written last, when the run has finished or diverged
+ *   result.json     written last, when the run has finished or diverged;
+ *                   "precision" names the precision the products ran in
  * lib/ prints nothing: progress goes through the hooks. */
 #ifndef ES_TRAIN_TRAINER_H
 #define ES_TRAIN_TRAINER_H
@@ -60,9 +61,20 @@ typedef struct {
     double best_val_loss;
     double train_loss;   /* mean over the steps since the previous eval */
     double seconds;      /* training wall time, across resumes */
+    int precision;       /* PRECISION_FP32 or PRECISION_BF16: what the products ran in */
 } train_result;
 
-/* Trains cfg on ds into out_dir. resume: continue from out_dir's
+/* Resolves cfg->train.precision for this CPU: bf16 where es_bf16_available()
+ * is 0 becomes fp32. Returns 1 if it changed cfg (the caller tells the
+ * user), else 0. */
+int train_resolve_precision(run_config *cfg);
+
+/* Sets the process-wide settings of the matrix products (es_precision_set,
+ * es_gemm_library_set) from cfg->train; call with products idle. */
+void train_apply_precision(const run_config *cfg);
+
+/* Trains cfg on ds into out_dir, with its precision resolved and applied
+ * (config.yaml and result.json say which precision was used). resume: continue from out_dir's
  * checkpoint if there is one (a fresh start otherwise); without resume an
  * out_dir that already holds a run is an error (no run is overwritten).
  * A run that diverges returns ES_OK with result->diverged set. */

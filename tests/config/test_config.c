@@ -108,6 +108,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.train.eval_tokens, 0);
     assert_int_equal(cfg.train.checkpoint_every, 0);
     assert_int_equal(cfg.train.threads, 0);
+    assert_int_equal(cfg.train.precision, PRECISION_BF16);
+    assert_int_equal(cfg.train.gemm, GEMM_ONEDNN);
     assert_true(cfg.train.diverge_factor == 3.0);
     assert_int_equal(config_total_steps(&cfg), 1000);
 
@@ -173,6 +175,8 @@ static const char FULL[] = "name: full-run.1\n"
                            "  eval_tokens: 65536\n"
                            "  checkpoint_every: 1000\n"
                            "  threads: 4\n"
+                           "  precision: fp32\n"
+                           "  gemm: openblas\n"
                            "  diverge_factor: 10\n";
 
 static void test_full_file_sets_every_key(void **state)
@@ -231,6 +235,8 @@ static void test_full_file_sets_every_key(void **state)
     assert_int_equal(cfg.train.eval_tokens, 65536);
     assert_int_equal(cfg.train.checkpoint_every, 1000);
     assert_int_equal(cfg.train.threads, 4);
+    assert_int_equal(cfg.train.precision, PRECISION_FP32);
+    assert_int_equal(cfg.train.gemm, GEMM_OPENBLAS);
     assert_true(cfg.train.diverge_factor == 10.0);
     /* tokens win over steps: ceil(2.5e8 / (32 * 256)) */
     assert_int_equal(config_total_steps(&cfg), 30518);
@@ -414,6 +420,10 @@ static void test_memory_errors(void **state)
     expect_error(state, "model:\n  memory: [engram]\n", NULL, ES_ECONFIG,
                  "small.yaml:2: model.memory: expected one of none, engram, overencoding, got a list", NULL);
     expect_error(state, "model:\n  memory: Engram\n", NULL, ES_ECONFIG, "got 'Engram'", "did you mean 'engram'?");
+    expect_error(state, "train:\n  precision: fp16\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: train.precision: expected one of fp32, bf16, got 'fp16'", NULL);
+    expect_error(state, "train:\n  gemm: mkl\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: train.gemm: expected one of onednn, openblas, got 'mkl'", NULL);
 
     /* booleans: true or false in any case, nothing else */
     expect_error(state, "model:\n  engram:\n    conv: yes\n", NULL, ES_ECONFIG,
@@ -647,7 +657,8 @@ static void test_write_round_trip(void **state)
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
                           "train.min_lr_ratio", "train.warmup", "train.weight_decay", "train.beta1", "train.beta2",
                           "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
-                          "train.checkpoint_every", "train.threads", "train.diverge_factor", "model.memory",
+                          "train.checkpoint_every", "train.threads", "train.precision", "train.gemm",
+                          "train.diverge_factor", "model.memory",
                           "model.engram.slots", "model.engram.head_dim", "model.engram.heads", "model.engram.orders",
                           "model.engram.layers", "model.engram.gate", "model.engram.conv", "model.engram.conv_kernel",
                           "model.engram.compress", "model.engram.init_std", "model.engram.lr_mult",
@@ -665,7 +676,9 @@ static void test_write_round_trip(void **state)
     assert_string_equal(ytree_get(root, "model.memory")->value, "none");
     assert_string_equal(ytree_get(root, "model.engram.gate")->value, "paper");
     assert_string_equal(ytree_get(root, "model.engram.conv")->value, "true");
-    assert_int_equal(ytree_get(root, "train")->n_items, 18);
+    assert_string_equal(ytree_get(root, "train.precision")->value, "bf16");
+    assert_string_equal(ytree_get(root, "train.gemm")->value, "onednn");
+    assert_int_equal(ytree_get(root, "train")->n_items, 20);
     assert_int_equal(root->n_items, 6);
     ytree_free(root);
 }

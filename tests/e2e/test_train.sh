@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains a tiny model with the real binary on a small real corpus: it beats
 # the bigram floor, the same seed gives the same log, and a run killed with
-# kill -9 and resumed ends exactly where an uninterrupted run does.
+# kill -9 and resumed ends exactly where an uninterrupted run does; bf16
+# asked for where the CPU has none falls back to fp32 with one message.
 source "$(dirname "$0")/harness.sh"
 make_corpus
 cat > tiny.yaml <<YAML
@@ -74,4 +75,13 @@ expect_error "a run folder is not overwritten" "--resume" "$BIN" train tiny.yaml
 if [ "$(json_field c.json val_loss)" = "$val" ] && cmp -s <(cut -f1-5 run-a/log.tsv) <(cut -f1-5 run-c/log.tsv); then
   pass "killed (last logged step ${killed_at:-none}) and resumed: identical log and final loss $val"
 else fail "resumed run differs: $(json_field c.json val_loss) vs $val"; diff run-a/log.tsv run-c/log.tsv >&2; fi
+
+# bf16 on a CPU without it (simulated): one line on stderr, fp32 used and written
+CHECKS=$((CHECKS + 1))
+ENGRAM_SCALE_NO_BF16=1 "$BIN" train tiny.yaml --out run-nobf16 --set train.precision=bf16 --set train.steps=10 \
+  --set train.eval_every=10 --json > nobf16.json 2> nobf16.err || fail "train without bf16 exited $?"
+if [ "$(grep -c 'falls back to fp32' nobf16.err)" = 1 ] && grep -q '^  precision: fp32' run-nobf16/config.yaml &&
+  grep -q '"precision": "fp32"' nobf16.json && grep -q '"precision": "fp32"' run-nobf16/result.json; then
+  pass "bf16 without bf16 hardware: $(cat nobf16.err)"
+else fail "bf16 fallback: stderr '$(cat nobf16.err)', config $(grep precision run-nobf16/config.yaml)"; fi
 finish
