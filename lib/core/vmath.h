@@ -118,6 +118,22 @@ static inline void es_row_scale(float *x, float a, int n)
 #endif
 }
 
+/* y[i] = p[i] * (y[i] - c): the softmax backward, given c = sum_i p[i] y[i] */
+static inline void es_row_softmax_grad(float *y, const float *p, float c, int n)
+{
+#ifdef __AVX512F__
+    __m512 vc = _mm512_set1_ps(c);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = es_tail_mask(n - i);
+        __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, y + i), vc);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + i), d));
+    }
+#else
+    for (int i = 0; i < n; i++)
+        y[i] = p[i] * (y[i] - c);
+#endif
+}
+
 /* sum_i x[i] * y[i] */
 static inline float es_row_dot(const float *x, const float *y, int n)
 {
