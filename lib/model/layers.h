@@ -68,6 +68,8 @@ double crossentropy_forward(float *logits, float *losses, const int32_t *targets
  * probs (the one layer that overwrites: the probabilities are not needed
  * afterwards). */
 void crossentropy_backward(float *probs, const int32_t *targets, int N, int V, float scale);
+/* (The model uses the fused lmhead.c below; these two are the unfused
+ * reference its tests compare with.) */
 
 /* --- lmhead.c: fused LM head and softmax cross-entropy -------------------- */
 /* logits = x[N,C] . w[V,C]^T, then -log softmax at the targets, in chunks of
@@ -76,11 +78,11 @@ void crossentropy_backward(float *probs, const int32_t *targets, int N, int V, f
  * Chunks and groups of chunks have fixed sizes, so the bits depend on
  * neither the thread count nor the schedule. losses[N] get -log p[target];
  * the mean loss is returned (summed in double in token order).
- * scratch: lmhead_scratch_floats(V, C, threads) floats ([LMHEAD_GROUPS, V, C]
- * weight-gradient partials, then [threads, LMHEAD_CHUNK, V] logits blocks),
- * threads = es_threads(). */
+ * scratch: lmhead_scratch_floats(N, V, C, threads) floats ([G, V, C]
+ * weight-gradient partials, G = min(LMHEAD_GROUPS, chunks), then [threads,
+ * LMHEAD_CHUNK, V] logits blocks), threads = es_threads(). */
 enum { LMHEAD_CHUNK = 64, LMHEAD_GROUPS = 8 };
-size_t lmhead_scratch_floats(int V, int C, int threads);
+size_t lmhead_scratch_floats(int N, int V, int C, int threads);
 /* The loss only (evaluation): no gradient work. */
 double lmhead_forward(float *losses, float *scratch, const float *x, const float *w, const int32_t *targets, int N,
                       int C, int V);

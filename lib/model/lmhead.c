@@ -21,9 +21,16 @@
 #include <math.h>
 #include <omp.h>
 
-size_t lmhead_scratch_floats(int V, int C, int threads)
+/* Groups of chunks that carry their own weight-gradient partial. */
+static int group_count(int N)
 {
-    return (size_t)LMHEAD_GROUPS * V * (size_t)C + (size_t)threads * LMHEAD_CHUNK * (size_t)V;
+    int chunks = (N + LMHEAD_CHUNK - 1) / LMHEAD_CHUNK;
+    return chunks < LMHEAD_GROUPS ? chunks : LMHEAD_GROUPS;
+}
+
+size_t lmhead_scratch_floats(int N, int V, int C, int threads)
+{
+    return (size_t)group_count(N) * V * (size_t)C + (size_t)threads * LMHEAD_CHUNK * (size_t)V;
 }
 
 /* -log softmax(row)[target] = log sum exp(row - max) + max - row[target]:
@@ -60,7 +67,7 @@ double lmhead_forward(float *losses, float *scratch, const float *x, const float
     int chunks = (N + LMHEAD_CHUNK - 1) / LMHEAD_CHUNK;
 #pragma omp parallel num_threads(es_threads())
     {
-        float *logits = scratch + (size_t)LMHEAD_GROUPS * V * C + (size_t)omp_get_thread_num() * LMHEAD_CHUNK * V;
+        float *logits = scratch + (size_t)group_count(N) * V * C + (size_t)omp_get_thread_num() * LMHEAD_CHUNK * V;
 #pragma omp for schedule(static)
         for (int c = 0; c < chunks; c++) {
             int n0 = c * LMHEAD_CHUNK, rows = N - n0 < LMHEAD_CHUNK ? N - n0 : LMHEAD_CHUNK;
@@ -77,10 +84,10 @@ double lmhead_forward_backward(float *losses, float *dx, float *dw, float *scrat
                                const int32_t *targets, int N, int C, int V, float scale)
 {
     int chunks = (N + LMHEAD_CHUNK - 1) / LMHEAD_CHUNK;
-    int groups = chunks < LMHEAD_GROUPS ? chunks : LMHEAD_GROUPS;
+    int groups = group_count(N);
     size_t VC = (size_t)V * C;
     float *partials = scratch; /* [groups, V, C] */
-    float *buffers = scratch + (size_t)LMHEAD_GROUPS * VC;
+    float *buffers = scratch + (size_t)groups * VC;
 #pragma omp parallel num_threads(es_threads())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();

@@ -123,7 +123,8 @@ static int alloc_acts(model *m)
         {&s->dresid, N * C},          {&s->dx, N * C},            {&s->dy, N * C},
         {&s->dqkv, N * 3 * C},        {&s->datt, (size_t)es_threads() * T * T},
         {&s->dffn_h, dense * N * 2 * F}, {&s->dffn_z, dense * N * F},
-        {&s->head, lmhead_scratch_floats((int)V, (int)C, es_threads())}, {&s->dlnf, N * C}, {&s->dlm_head, V * C},
+        {&s->head, lmhead_scratch_floats((int)N, (int)V, (int)C, es_threads())},
+        {&s->dlnf, N * C},            {&s->dlm_head, V * C},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!(*list[i].p = es_floats_new(list[i].n)))

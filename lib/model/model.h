@@ -63,7 +63,7 @@ typedef struct {
     float *datt;     /* [threads, T, T] attention scratch */
     float *dffn_h;   /* [N, 2F] */
     float *dffn_z;   /* [N, F] */
-    float *head;     /* lmhead_scratch_floats(V, C, threads): the fused LM head */
+    float *head;     /* lmhead_scratch_floats(N, V, C, threads): the fused LM head */
     float *dlnf;     /* [N, C] gradient of the final norm's output, from model_forward */
     float *dlm_head; /* [V, C] gradient of the LM head, from model_forward */
 } model_scratch;

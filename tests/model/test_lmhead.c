@@ -31,7 +31,7 @@ static void head_init(head_ctx *h, int N, int C, int V, float std, uint64_t seed
     h->x = es_floats_new((size_t)N * C);
     h->w = es_floats_new((size_t)V * C);
     h->losses = es_floats_new((size_t)N);
-    h->scratch = es_floats_new(lmhead_scratch_floats(V, C, 3));
+    h->scratch = es_floats_new(lmhead_scratch_floats(N, V, C, 3));
     h->targets = calloc((size_t)N, sizeof(int32_t));
     assert_non_null(h->x);
     assert_non_null(h->w);
@@ -176,7 +176,7 @@ static void test_lmhead_extreme_logits(void **state)
     /* logits 100 and -100 with the target on the second: p underflows in
      * fp32, the loss must still be 200 */
     float x[1] = {1.0f}, w[2] = {100.0f, -100.0f}, losses[1], dx[1] = {0}, dw[2] = {0};
-    float *scratch = es_floats_new(lmhead_scratch_floats(2, 1, es_threads()));
+    float *scratch = es_floats_new(lmhead_scratch_floats(1, 2, 1, es_threads()));
     int32_t target[1] = {1};
     assert_float_equal(lmhead_forward(losses, scratch, x, w, target, 1, 1, 2), 200.0, 1e-3);
     assert_float_equal(lmhead_forward_backward(losses, dx, dw, scratch, x, w, target, 1, 1, 2, 1.0f), 200.0, 1e-3);
