@@ -11,6 +11,7 @@
 #ifndef ES_MODEL_LAYERS_H
 #define ES_MODEL_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* --- embedding.c: out[N,C] = wte[ids[n], :] ------------------------------ */
@@ -67,5 +68,30 @@ double crossentropy_forward(float *logits, float *losses, const int32_t *targets
  * probs (the one layer that overwrites: the probabilities are not needed
  * afterwards). */
 void crossentropy_backward(float *probs, const int32_t *targets, int N, int V, float scale);
+/* (The model uses the fused lmhead.c below; these two are the unfused
+ * reference its tests compare with.) */
+
+/* --- lmhead.c: fused LM head and softmax cross-entropy -------------------- */
+/* logits = x[N,C] . w[V,C]^T, then -log softmax at the targets, in chunks of
+ * LMHEAD_CHUNK tokens: the [N,V] logits are never written out, a chunk's
+ * [LMHEAD_CHUNK,V] block stays in the cache of the thread that owns it.
+ * Chunks and groups of chunks have fixed sizes, so the bits depend on
+ * neither the thread count nor the schedule. losses[N] get -log p[target];
+ * the mean loss is returned (summed in double in token order).
+ * scratch: lmhead_scratch_floats(N, V, C, threads) floats ([G, V, C]
+ * weight-gradient partials, G = min(LMHEAD_GROUPS, chunks), then [threads,
+ * LMHEAD_CHUNK, V] logits blocks), threads = es_threads(). */
+enum { LMHEAD_CHUNK = 64, LMHEAD_GROUPS = 8 };
+size_t lmhead_scratch_floats(int N, int V, int C, int threads);
+/* The loss only (evaluation): no gradient work. */
+double lmhead_forward(float *losses, float *scratch, const float *x, const float *w, const int32_t *targets, int N,
+                      int C, int V);
+/* The loss and, in the same pass, the gradients of scale * sum(losses):
+ * dx[N,C] += dlogits . w and dw[V,C] += dlogits^T . x, dlogits = scale *
+ * (softmax - onehot(target)) per chunk; dw sums over groups of chunks,
+ * then over the groups in order. Returns the same loss, to the bit, as
+ * lmhead_forward. */
+double lmhead_forward_backward(float *losses, float *dx, float *dw, float *scratch, const float *x, const float *w,
+                               const int32_t *targets, int N, int C, int V, float scale);
 
 #endif

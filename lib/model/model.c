@@ -119,10 +119,12 @@ static int alloc_acts(model *m)
         {&a->ln1_rstd, L * N},        {&a->qkv, L * N * 3 * C},   {&a->att, L * B * H * T * T},
         {&a->atty, L * N * C},        {&a->ln2, L * N * C},       {&a->ln2_rstd, L * N},
         {&a->ffn_h, dense * L * N * 2 * F}, {&a->ffn_z, dense * L * N * F}, {&a->lnf, N * C},
-        {&a->lnf_rstd, N},            {&a->logits, N * V},        {&a->losses, N},
+        {&a->lnf_rstd, N},            {&a->losses, N},
         {&s->dresid, N * C},          {&s->dx, N * C},            {&s->dy, N * C},
         {&s->dqkv, N * 3 * C},        {&s->datt, (size_t)es_threads() * T * T},
         {&s->dffn_h, dense * N * 2 * F}, {&s->dffn_z, dense * N * F},
+        {&s->head, lmhead_scratch_floats((int)N, (int)V, (int)C, es_threads())},
+        {&s->dlnf, N * C},            {&s->dlm_head, V * C},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!(*list[i].p = es_floats_new(list[i].n)))
@@ -293,8 +295,8 @@ void model_free(model *m)
     model_acts *a = &m->acts;
     model_scratch *s = &m->scratch;
     float *bufs[] = {a->resid,  a->resid_mid, a->ln1,       a->ln1_rstd, a->qkv,      a->att,     a->atty,
-                     a->ln2,    a->ln2_rstd,  a->ffn_h,     a->ffn_z,    a->lnf,      a->lnf_rstd, a->logits,
-                     a->losses, s->dresid,    s->dx,        s->dy,       s->dqkv,     s->datt,    s->dffn_h,
+                     a->ln2,    a->ln2_rstd,  a->ffn_h,     a->ffn_z,    a->lnf,      a->lnf_rstd, s->head,
+                     s->dlnf,   s->dlm_head, a->losses, s->dresid,    s->dx,        s->dy,       s->dqkv,     s->datt,    s->dffn_h,
                      s->dffn_z, m->params,    m->grads,     m->rope_cos, m->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         es_floats_free(bufs[i]);
@@ -317,10 +319,11 @@ void model_free(model *m)
     free(m);
 }
 
-double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
+/* Everything up to the final norm: a->lnf holds the LM head's input. */
+static void forward_body(model *m, const int32_t *inputs)
 {
     const model_config *c = &m->cfg;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads, V = m->vocab;
+    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads;
     size_t NC = (size_t)N * C;
     model_acts *a = &m->acts;
 
@@ -366,10 +369,32 @@ double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
     }
     es_prof_begin(PROF_HEAD);
     rmsnorm_forward(a->lnf, a->lnf_rstd, a->resid + c->n_layers * NC, m->lnf, N, C);
-    linear_forward(a->logits, a->lnf, m->lm_head, N, C, V, 0.0f);
+    es_prof_end(PROF_HEAD);
+}
+
+double model_forward(model *m, const int32_t *inputs, const int32_t *targets)
+{
+    int N = m->B * m->T, C = m->cfg.d_model, V = m->vocab;
+    model_scratch *s = &m->scratch;
+    forward_body(m, inputs);
+    es_prof_begin(PROF_HEAD);
     m->last_inputs = inputs;
     m->last_targets = targets;
-    double loss = crossentropy_forward(a->logits, a->losses, targets, N, V);
+    memset(s->dlnf, 0, sizeof(float) * (size_t)N * C);
+    memset(s->dlm_head, 0, sizeof(float) * (size_t)V * C);
+    double loss = lmhead_forward_backward(m->acts.losses, s->dlnf, s->dlm_head, s->head, m->acts.lnf, m->lm_head,
+                                          targets, N, C, V, 1.0f / (float)N);
+    es_prof_end(PROF_HEAD);
+    return loss;
+}
+
+double model_evaluate(model *m, const int32_t *inputs, const int32_t *targets)
+{
+    int N = m->B * m->T, C = m->cfg.d_model, V = m->vocab;
+    forward_body(m, inputs);
+    es_prof_begin(PROF_HEAD);
+    m->last_inputs = m->last_targets = NULL;
+    double loss = lmhead_forward(m->acts.losses, m->scratch.head, m->acts.lnf, m->lm_head, targets, N, C, V);
     es_prof_end(PROF_HEAD);
     return loss;
 }
@@ -386,11 +411,12 @@ void model_backward(model *m)
     model_scratch *s = &m->scratch;
 
     es_prof_begin(PROF_HEAD);
-    crossentropy_backward(a->logits, m->last_targets, N, V, 1.0f / (float)N);
-    memset(s->dx, 0, sizeof(float) * NC);
-    linear_backward(s->dx, grad_of(m, m->lm_head), a->logits, a->lnf, m->lm_head, N, C, V);
+    /* the head's gradients came with the forward (fused into its pass) */
+    float *dlm_head = grad_of(m, m->lm_head);
+    for (size_t i = 0; i < (size_t)V * C; i++)
+        dlm_head[i] += s->dlm_head[i];
     memset(s->dresid, 0, sizeof(float) * NC);
-    rmsnorm_backward(s->dresid, grad_of(m, m->lnf), s->dx, a->resid + c->n_layers * NC, m->lnf, a->lnf_rstd, N,
+    rmsnorm_backward(s->dresid, grad_of(m, m->lnf), s->dlnf, a->resid + c->n_layers * NC, m->lnf, a->lnf_rstd, N,
                      C);
     es_prof_end(PROF_HEAD);
     for (int l = c->n_layers - 1; l >= 0; l--) {

@@ -52,7 +52,6 @@ typedef struct {
     float *ffn_h;    /* [L, N, 2F] dense FFN only */
     float *ffn_z;    /* [L, N, F] dense FFN only */
     float *lnf, *lnf_rstd;   /* [N, C], [N] */
-    float *logits;   /* [N, V] logits, then probabilities, then their gradient */
     float *losses;   /* [N] */
 } model_acts;
 
@@ -64,6 +63,9 @@ typedef struct {
     float *datt;     /* [threads, T, T] attention scratch */
     float *dffn_h;   /* [N, 2F] */
     float *dffn_z;   /* [N, F] */
+    float *head;     /* lmhead_scratch_floats(N, V, C, threads): the fused LM head */
+    float *dlnf;     /* [N, C] gradient of the final norm's output, from model_forward */
+    float *dlm_head; /* [V, C] gradient of the LM head, from model_forward */
 } model_scratch;
 
 typedef struct {
@@ -108,10 +110,18 @@ int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, i
               uint64_t seed, model **out);
 void model_free(model *m);
 
-/* Forward pass over inputs[B*T] with targets[B*T]; returns the mean
- * cross-entropy (nats/token). targets must stay valid until backward.
- * The MoE balance loss, if on, is in m->aux_loss and in the gradient. */
+/* Forward pass over inputs[B*T] with targets[B*T] for training; returns
+ * the mean cross-entropy (nats/token). The LM head and the loss are fused
+ * with their backward (model/lmhead.c), so this also computes the head's
+ * gradients, kept in m->scratch until model_backward adds them (the
+ * gradients in m->grads are not touched). inputs must stay valid until
+ * backward. The MoE balance loss, if on, is in m->aux_loss and in the
+ * gradient. */
 double model_forward(model *m, const int32_t *inputs, const int32_t *targets);
+
+/* The same loss, to the bit, without the head's gradient work: for
+ * evaluation. model_backward must not follow it. */
+double model_evaluate(model *m, const int32_t *inputs, const int32_t *targets);
 
 /* Sets all gradients to zero. */
 void model_zero_grad(model *m);

@@ -88,7 +88,7 @@ static double evaluate(model *m, batch_loader *val, long batches, int32_t *input
     double total = 0.0;
     for (long i = 0; i < batches; i++) {
         batch_loader_eval(val, i, inputs, targets);
-        total += model_forward(m, inputs, targets);
+        total += model_evaluate(m, inputs, targets);
     }
     return total / (double)batches;
 }

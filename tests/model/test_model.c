@@ -109,6 +109,28 @@ static void test_forward_is_deterministic(void **state)
     model_free(b);
 }
 
+static void test_evaluate_matches_forward(void **state)
+{
+    (void)state;
+    /* evaluation skips the fused head's gradient work but must give the
+     * training forward's loss to the bit, and must not touch gradients */
+    model_config cfg = tiny_config();
+    model *m;
+    assert_int_equal(model_new(&cfg, V, NULL, 0, B, T, 4, &m), 0);
+    int32_t in[B * T], tg[B * T];
+    for (int i = 0; i < B * T; i++) {
+        in[i] = (i * 7) % V;
+        tg[i] = (i * 5 + 1) % V;
+    }
+    model_zero_grad(m);
+    double eval = model_evaluate(m, in, tg);
+    double train = model_forward(m, in, tg);
+    assert_true(eval == train);
+    for (size_t i = 0; i < m->n_params; i++)
+        assert_true(m->grads[i] == 0.0f);
+    model_free(m);
+}
+
 int main(void)
 {
     es_threads_set(2);
@@ -117,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_parameter_counts),
         cmocka_unit_test(test_flops_per_token),
         cmocka_unit_test(test_forward_is_deterministic),
+        cmocka_unit_test(test_evaluate_matches_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
