@@ -36,8 +36,22 @@ stop_daemons() {
   done
 }
 
+# Cancels what still runs on the cluster (its slurmstepd and the jobs'
+# processes end with the jobs) and waits up to 30 s for it to drain.
+cancel_jobs() {
+  local d=$1
+  [ -f "$d/slurm.conf" ] && [ -f "$d/slurmctld.pid" ] || return 0
+  export SLURM_CONF="$d/slurm.conf"
+  scancel --user="$(id -un)" 2> /dev/null || return 0
+  for _ in $(seq 1 60); do
+    [ -z "$(squeue -h -t running,completing 2> /dev/null)" ] && break
+    sleep 0.5
+  done
+}
+
 case "$action" in
 stop)
+  cancel_jobs "$dir"
   stop_daemons "$dir"
   exit 0
   ;;
