@@ -354,9 +354,17 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
 
     int threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
     int per_job = threads / opt->jobs > 0 ? threads / opt->jobs : 1;
-    int next = 0, n_running = 0;
+    int next = 0, n_running = 0, forwarded = 0;
     while (rc == ES_OK && (next < n_queue || n_running > 0)) {
         int stopping = opt->stop && *opt->stop;
+        if (stopping && !forwarded) {
+            /* pass the stop on, once: the trainings checkpoint and exit (a
+             * signal to the sweep alone, e.g. Slurm's --signal=B:TERM, or
+             * one that came while no waitpid was blocking, reaches them too) */
+            for (int c = 0; c < n_running; c++)
+                kill(running[c].pid, SIGTERM);
+            forwarded = 1;
+        }
         while (!stopping && n_running < opt->jobs && next < n_queue) {
             const plan_run *r = &p->runs[queue[next]];
             /* where it starts: a requeued or resumed run shows its checkpoint's step */
@@ -381,12 +389,8 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
-            if (errno == EINTR) {
-                if (opt->stop && *opt->stop) /* pass the stop on: children checkpoint */
-                    for (int c = 0; c < n_running; c++)
-                        kill(running[c].pid, SIGTERM);
-                continue;
-            }
+            if (errno == EINTR)
+                continue; /* a signal: the loop's top passes a stop on */
             rc = es_error(ES_ESTATE, "waiting for the runs failed: %s", strerror(errno));
             break;
         }
