@@ -65,6 +65,27 @@ if [ "$rows_at_kill" -lt 12 ] && diff <(results serial) <(results killed) > /dev
   pass "killed after $rows_at_kill rows and resumed: identical results"
 else fail "killed+resumed differs (rows at kill: $rows_at_kill)"; diff <(results serial) <(results killed) >&2; fi
 
+# SIGTERM to the sweep alone (as Slurm's --signal=B:TERM sends before a time
+# limit): it passes the stop on, the training checkpoints, and the sweep
+# run again resumes it to the serial sweep's result
+CHECKS=$((CHECKS + 1))
+one=(--set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[0]' --set 'sweep.seeds=[1]')
+"$BIN" sweep exp.yaml --out termed "${one[@]}" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 2000); do
+  [ -f termed/C4e10-rho0.0000-s1/log.tsv ] && [ "$(wc -l < termed/C4e10-rho0.0000-s1/log.tsv)" -ge 3 ] && break
+  sleep 0.01
+done
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+at=$(sed -nE 's/.*interrupted at step ([0-9]+).*/\1/p' termed/C4e10-rho0.0000-s1/train.log)
+out=$("$BIN" sweep exp.yaml --out termed "${one[@]}")
+if [ "$code" -eq 130 ] && [ -n "$at" ] && echo "$out" | grep -q "resuming C4e10-rho0.0000-s1 from its checkpoint at step $at" &&
+   diff <(results serial | grep '^C4e10-rho0.0000-s1') <(results termed) > /dev/null; then
+  pass "SIGTERM to the sweep: its training checkpointed at step $at, resumed there, identical result"
+else fail "SIGTERM to the sweep (exit $code, interrupted at '$at'): $out"; fi
+
 CHECKS=$((CHECKS + 1))
 "$BIN" sweep exp.yaml --out jobs --jobs 2 > /dev/null || fail "--jobs 2 exited $?"
 if diff <(results serial) <(results jobs) > /dev/null; then pass "--jobs 2: identical results"
