@@ -101,7 +101,7 @@ fi
 cat > "$dir/slurm.conf" << CONF
 # A single-node cluster for engram-scale's tests (scripts/slurm-local.sh).
 ClusterName=engram-local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$base
 SlurmdPort=$((base + 1))
 SlurmUser=root
@@ -131,7 +131,7 @@ KillWait=20
 MinJobAge=3600
 SlurmctldTimeout=30
 SlurmdTimeout=30
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$dir/slurm.conf"
