@@ -558,17 +558,6 @@ static void report_script(const experiment *ex, const plan *p, const slurm_paths
     fputc('\n', out);
 }
 
-int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
-                       const char *const *sets, int n_sets, int threads, FILE *out)
-{
-    slurm_paths sp;
-    int rc = resolve_paths(ex, out_dir, exe, &sp);
-    if (rc)
-        return rc;
-    array_script(ex, p, &sp, sets, n_sets, threads, out);
-    return ES_OK;
-}
-
 static int write_script(const char *path, void (*fill)(void *ctx, FILE *f), void *ctx)
 {
     char *text = NULL;

@@ -13,12 +13,13 @@
  *   results.tsv      one row per finished run (study/results.h)
  *   <run>/run.yaml   the run's config; <run>/train.log its output;
  *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h)
- *   <run>/reused_from  the folder the run was copied from, if it was */
+ *   <run>/reused_from  the folder the run was copied from, if it was
+ *   slurm/array.sh, report.sh  the Slurm jobs (sweep_slurm_write), and their
+ *                  logs array-<job>_<task>.log, report-<job>.log */
 #ifndef ES_STUDY_SWEEP_H
 #define ES_STUDY_SWEEP_H
 
 #include <signal.h>
-#include <stdio.h>
 
 #include "study/experiment.h"
 #include "study/planner.h"
@@ -81,10 +82,6 @@ void sweep_result_row(const plan *p, const plan_run *r, const train_result *res,
  * training). Both scripts take partition, account, qos, time and extra
  * #SBATCH lines from the experiment's slurm section. */
 enum { SWEEP_SLURM_MAX_TASKS = 1000 };
-
-/* The array script, printed (`sweep --slurm`). */
-int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
-                       const char *const *sets, int n_sets, int threads, FILE *out);
 
 typedef struct {
     char array_script[4200], report_script[4200]; /* out_dir/slurm/array.sh, report.sh (absolute) */
