@@ -10,7 +10,10 @@
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$(dirname "$0")/harness.sh"
 CLUSTER="$WORK/cluster"
+# the daemons leave the test's process group: stop them however it ends
+# (meson's timeout sends SIGTERM)
 trap 'bash "$ROOT/scripts/slurm-local.sh" stop "$CLUSTER"; rm -rf "$WORK"' EXIT
+trap 'exit 143' TERM INT
 
 bash "$ROOT/scripts/slurm-local.sh" start "$CLUSTER" 2> cluster.err
 code=$?
