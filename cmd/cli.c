@@ -9,10 +9,14 @@
 
 volatile sig_atomic_t cli_stop_requested = 0;
 
+/* The first SIGINT or SIGTERM asks the work to checkpoint and stop. A
+ * second ^C (SIGINT) stops at once; a second SIGTERM does not: a sweep
+ * passes its SIGTERM on to its trainings, and a scheduler (Slurm: scancel,
+ * requeue, preemption, time limit) signals every process of the job, so a
+ * training can get SIGTERM twice and must still write its checkpoint. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (cli_stop_requested) /* a second ^C: stop now */
+    if (cli_stop_requested && sig == SIGINT)
         _exit(EXIT_INTERRUPTED);
     cli_stop_requested = 1;
 }
@@ -140,6 +144,10 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             opt->force = 1;
         } else if (strcmp(name, "slurm") == 0) {
             opt->slurm = 1;
+        } else if (strcmp(name, "submit") == 0) {
+            opt->submit = 1;
+        } else if (strcmp(name, "report-only") == 0) {
+            opt->report_only = 1;
         } else if (strcmp(name, "no-calibrate") == 0) {
             opt->no_calibrate = 1;
         } else if (strcmp(name, "quiet") == 0) {

@@ -29,6 +29,8 @@ typedef struct {
     int jobs;                        /* --jobs N */
     const char *shard;               /* --shard K/N */
     int slurm;                       /* --slurm */
+    int submit;                      /* --submit (with --slurm) */
+    int report_only;                 /* --report-only */
     int quiet;                       /* --quiet */
     int steps;                       /* --steps N */
     int no_calibrate;                /* --no-calibrate */
@@ -73,9 +75,13 @@ int cmd_sweep(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 
 /* sweep's work, shared with study: plan and run path's experiment; the
- * experiment folder is copied to out_dir_used (4096 bytes) if not NULL. */
+ * experiment folder is copied to out_dir_used (4096 bytes) if not NULL.
+ * With opt->slurm it writes the Slurm scripts and prints the array script,
+ * or with opt->submit submits the array and its report job. With
+ * opt->report_only it trains nothing, lists the runs without a result, sets
+ * *n_missing (if not NULL) to their count and returns 0. */
 int sweep_main(const char *command, const char *path, const cli_options *opt, int shard_k, int shard_n,
-               char *out_dir_used);
+               char *out_dir_used, int *n_missing);
 int cmd_plot(int argc, char **argv);
 
 #endif

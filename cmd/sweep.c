@@ -1,6 +1,7 @@
 /* engram-scale sweep: every run of an experiment. */
 #include "cli.h"
 
+#include "core/fs.h"
 #include "core/progress.h"
 #include "data/dataset.h"
 #include "study/experiment.h"
@@ -15,7 +16,7 @@
 
 static const char HELP[] =
     "usage: engram-scale sweep EXPERIMENT.yaml [--jobs N] [--shard K/N] [--out DIR] [--threads N]\n"
-    "                          [--reuse DIR ...] [--set key.path=value ...] [--slurm]\n"
+    "                          [--reuse DIR ...] [--set key.path=value ...] [--slurm [--submit]]\n"
     "\n"
     "Trains every run of the experiment's plan, each in DIR/<run>/ (DIR:\n"
     "runs/<name>), and appends one row per finished run to DIR/results.tsv.\n"
@@ -27,7 +28,13 @@ static const char HELP[] =
     "  --shard K/N    run only the K-th of N disjoint slices of the plan (for job\n"
     "                 arrays or GNU parallel on machines sharing DIR)\n"
     "  --threads N    threads in all (default: train.threads, 0 = all cores)\n"
-    "  --slurm        print a Slurm job-array script for the experiment and exit\n"
+    "  --slurm        write DIR/slurm/array.sh (a Slurm job array, one task per\n"
+    "                 run, requeue-safe) and DIR/slurm/report.sh (fit, plot and\n"
+    "                 report.md once the array ends), print array.sh and exit;\n"
+    "                 sbatch options come from the experiment's slurm section\n"
+    "                 (partition, account, qos, time, cpus_per_task, extra, ...)\n"
+    "  --submit       with --slurm: submit both with sbatch, the report job\n"
+    "                 after the array (--dependency=afterany), and print the ids\n"
     "  --out DIR      the experiment's folder\n"
     "  --reuse DIR    another sweep's folder: a run finished there with the same\n"
     "                 run.yaml (same config, seed and steps) is copied, not trained\n"
@@ -46,6 +53,8 @@ static void on_event(void *ctx, const sweep_event *e)
     case SWEEP_EVENT_SKIPPED:
         break;
     case SWEEP_EVENT_STARTED:
+        if (e->resume_step > 0)
+            es_progress_line(v->bar, "resuming %s from its checkpoint at step %ld", e->run->id, e->resume_step);
         snprintf(status, sizeof status, "training %s", e->run->id);
         es_progress_update(v->bar, e->done, status);
         break;
@@ -84,18 +93,52 @@ static int parse_shard(const char *s, int *k, int *n)
 int cmd_sweep(int argc, char **argv)
 {
     cli_options opt;
-    int rc = cli_begin("sweep", argc, argv, "set out jobs shard threads slurm reuse", 1, HELP, "an experiment file, engram-scale sweep EXPERIMENT.yaml", &opt);
+    int rc = cli_begin("sweep", argc, argv, "set out jobs shard threads slurm submit reuse", 1, HELP, "an experiment file, engram-scale sweep EXPERIMENT.yaml", &opt);
     if (rc >= 0)
         return rc;
+    if (opt.submit && !opt.slurm)
+        return cli_error("sweep", EXIT_USAGE, "--submit goes with --slurm (sweep EXPERIMENT.yaml --slurm --submit)");
     int shard_k = 1, shard_n = 1;
     if (opt.shard && parse_shard(opt.shard, &shard_k, &shard_n))
         return cli_error("sweep", EXIT_USAGE, "--shard expects K/N with 1 <= K <= N, got '%s'", opt.shard);
-    return sweep_main("sweep", opt.positional[0], &opt, shard_k, shard_n, NULL);
+    return sweep_main("sweep", opt.positional[0], &opt, shard_k, shard_n, NULL, NULL);
+}
+
+/* --slurm: the scripts, printed or submitted. */
+static int slurm_main(const char *command, const experiment *ex, const plan *p, const char *out_dir,
+                      const cli_options *opt, int threads)
+{
+    if (sweep_prepare(ex, p, out_dir))
+        return cli_fail(command);
+    sweep_slurm_jobs jobs;
+    if (sweep_slurm_write(ex, p, out_dir, "/proc/self/exe", opt->sets, opt->n_sets, threads, &jobs))
+        return cli_fail(command);
+    if (!opt->submit) {
+        char *text;
+        size_t len;
+        if (es_read_file(jobs.array_script, &text, &len))
+            return cli_fail(command);
+        fwrite(text, 1, len, stdout);
+        free(text);
+        return 0;
+    }
+    if (sweep_slurm_submit(&jobs))
+        return cli_fail(command);
+    printf("%s: submitted job array %s: %d tasks for %d runs, %d CPUs per task (%s)\n", command, jobs.array_id,
+           jobs.tasks, p->n_runs, jobs.cpus_per_task, jobs.array_script);
+    printf("%s: submitted report job %s: fit, plot and report.md after the array ends "
+           "(--dependency=afterany:%s; %s)\n",
+           command, jobs.report_id, jobs.array_id, jobs.report_script);
+    printf("%s: watch with `squeue -j %s,%s`; logs in %s; results in %s/results.tsv\n", command, jobs.array_id,
+           jobs.report_id, jobs.log_dir, out_dir);
+    return 0;
 }
 
 int sweep_main(const char *command, const char *path, const cli_options *opt, int shard_k, int shard_n,
-               char *out_dir_used)
+               char *out_dir_used, int *n_missing)
 {
+    if (n_missing)
+        *n_missing = 0;
     experiment *ex;
     if (experiment_load(path, opt->sets, opt->n_sets, &ex))
         return cli_fail(command);
@@ -120,10 +163,10 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
     }
     int threads = opt->threads >= 0 ? opt->threads : ex->base.train.threads;
     if (opt->slurm) {
-        rc = sweep_slurm_script(ex, p, out_dir, "/proc/self/exe", opt->sets, opt->n_sets, threads, stdout);
+        rc = slurm_main(command, ex, p, out_dir, opt, threads);
         plan_free(p);
         experiment_free(ex);
-        return rc ? cli_fail(command) : 0;
+        return rc;
     }
     for (int i = 0; i < opt->n_reuse; i++) {
         struct stat st;
@@ -144,14 +187,25 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
     for (int i = 0; i < p->n_runs; i++)
         in_shard += i % shard_n == shard_k - 1;
     view.bar = es_progress_new(stdout, command, in_shard, -1);
-    if (shard_n > 1)
+    if (opt->report_only)
+        printf("%s: %d runs in %s, training none (--report-only)\n", command, p->n_runs, out_dir);
+    else if (shard_n > 1)
         printf("%s: shard %d/%d, %d of %d runs, in %s\n", command, shard_k, shard_n, in_shard, p->n_runs, out_dir);
     else
         printf("%s: %d runs in %s\n", command, p->n_runs, out_dir);
     fflush(stdout);
-    sweep_options so = {out_dir,  "/proc/self/exe",    opt->jobs, threads,       shard_k,
-                        shard_n,  on_event,            &view,     &cli_stop_requested, opt->reuse,
-                        opt->n_reuse};
+    sweep_options so = {.out_dir = out_dir,
+                        .exe = "/proc/self/exe",
+                        .jobs = opt->jobs,
+                        .threads = threads,
+                        .shard_k = shard_k,
+                        .shard_n = shard_n,
+                        .on_event = on_event,
+                        .ctx = &view,
+                        .stop = &cli_stop_requested,
+                        .reuse_dirs = opt->reuse,
+                        .n_reuse = opt->n_reuse,
+                        .no_training = opt->report_only};
     sweep_summary sum;
     rc = sweep_run(p, &so, &sum);
     es_progress_finish(view.bar);
@@ -164,6 +218,16 @@ int sweep_main(const char *command, const char *path, const cli_options *opt, in
            sum.finished, sum.reused, sum.diverged, sum.skipped, sum.failed, sum.total);
     if (sum.interrupted)
         return cli_error(command, EXIT_INTERRUPTED, "interrupted; run the same command again to continue");
+    if (opt->report_only) {
+        if (sum.failed)
+            cli_error(command, 1,
+                      "%d of %d runs have no result (failed, cancelled or unfinished tasks; see their train.log and "
+                      "the slurm/ logs); the report covers the other %d",
+                      sum.failed, sum.total, sum.total - sum.failed);
+        if (n_missing)
+            *n_missing = sum.failed;
+        return 0;
+    }
     if (sum.failed)
         return cli_error(command, 1, "%d run(s) failed; see their train.log", sum.failed);
     return 0;

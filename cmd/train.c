@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "core/parallel.h"
+#include "core/error.h"
 #include "core/progress.h"
 #include "data/dataset.h"
 #include "config/config.h"
@@ -109,7 +110,7 @@ int cmd_train(int argc, char **argv)
     if (rc) {
         dataset_free(ds);
         if (cli_stop_requested)
-            return cli_error("train", EXIT_INTERRUPTED, "%s", "interrupted; the checkpoint is saved, continue with --resume");
+            return cli_error("train", EXIT_INTERRUPTED, "%s (the checkpoint is saved)", es_error_message());
         return cli_fail("train");
     }
     if (opt.json) {

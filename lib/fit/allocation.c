@@ -286,10 +286,12 @@ typedef struct {
 
 static int u_solvers_new(u_solvers *sv, size_t n)
 {
+    /* a model with more parameters than points is never fitted (u_select
+     * skips it), and GSL aborts on allocating its workspace: no solver */
     for (int m = 0; m < U_MODELS; m++)
-        sv->s[m] = nlls_new(n, (size_t)U_P[m]);
+        sv->s[m] = n >= (size_t)U_P[m] ? nlls_new(n, (size_t)U_P[m]) : NULL;
     for (int m = 0; m < U_MODELS; m++)
-        if (!sv->s[m])
+        if (!sv->s[m] && n >= (size_t)U_P[m])
             return -1;
     return 0;
 }

@@ -282,6 +282,140 @@ static int parse_sweep(experiment *ex, const ynode *sweep)
     return ES_OK;
 }
 
+/* A value that goes into an #SBATCH line: printable, no spaces or quotes. */
+static int slurm_word(const ynode *n, const char *key, char *out, size_t size)
+{
+    char at[600];
+    if (n->kind != YNODE_SCALAR || !n->value[0] || strlen(n->value) >= size ||
+        strspn(n->value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,:@=+/-%") !=
+            strlen(n->value))
+        return es_error(ES_ECONFIG,
+                        "%s: slurm.%s: expected a word of letters, digits and _.,:@=+/-%% (under %zu characters), "
+                        "got '%s'",
+                        ytree_where(n, at, sizeof at), key, size, n->kind == YNODE_SCALAR ? n->value : "a list or map");
+    snprintf(out, size, "%s", n->value);
+    return ES_OK;
+}
+
+/* Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED. */
+static int slurm_time(const ynode *n, const char *key, char *out, size_t size)
+{
+    int rc = slurm_word(n, key, out, size);
+    if (rc)
+        return rc;
+    if (strcmp(out, "UNLIMITED") == 0 || strcmp(out, "infinite") == 0)
+        return ES_OK;
+    const char *p = out;
+    int ok = 1, groups = 0, day = 0;
+    while (ok && *p) {
+        size_t d = strspn(p, "0123456789");
+        ok = d > 0 && d <= 6;
+        p += d;
+        groups++;
+        if (*p == '-' && groups == 1 && !day) {
+            day = 1;
+            groups = 0;
+            p++;
+        } else if (*p == ':') {
+            p++;
+            ok = ok && *p;
+        } else {
+            ok = ok && *p == '\0';
+        }
+    }
+    if (!ok || groups < 1 || groups > 3) {
+        char at[600];
+        return es_error(ES_ECONFIG,
+                        "%s: slurm.%s = '%s' is not a Slurm time (minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or "
+                        "UNLIMITED)",
+                        ytree_where(n, at, sizeof at), key, out);
+    }
+    return ES_OK;
+}
+
+static int slurm_int(const ynode *n, const char *key, int lo, int hi, int *out)
+{
+    double v;
+    int rc = parse_double(n, key, &v);
+    if (rc)
+        return rc;
+    if (v != floor(v) || v < lo || v > hi) {
+        char at[600];
+        return es_error(ES_ECONFIG, "%s: slurm.%s = %s: expected a whole number in [%d, %d]",
+                        ytree_where(n, at, sizeof at), key, n->value, lo, hi);
+    }
+    *out = (int)v;
+    return ES_OK;
+}
+
+static int parse_slurm(experiment *ex, const ynode *s)
+{
+    char at[600];
+    slurm_options *o = &ex->slurm;
+    memset(o, 0, sizeof *o);
+    o->requeue = 1;
+    o->signal_seconds = 120;
+    if (!s)
+        return ES_OK;
+    if (s->kind != YNODE_MAP)
+        return es_error(ES_ECONFIG, "%s: slurm: expected a map (partition, account, qos, time, ...)",
+                        ytree_where(s, at, sizeof at));
+    int rc = ES_OK;
+    for (size_t i = 0; i < s->n_items && rc == ES_OK; i++) {
+        const ynode *kv = s->items[i];
+        const char *k = kv->key;
+        if (strcmp(k, "partition") == 0)
+            rc = slurm_word(kv, k, o->partition, sizeof o->partition);
+        else if (strcmp(k, "account") == 0)
+            rc = slurm_word(kv, k, o->account, sizeof o->account);
+        else if (strcmp(k, "qos") == 0)
+            rc = slurm_word(kv, k, o->qos, sizeof o->qos);
+        else if (strcmp(k, "time") == 0)
+            rc = slurm_time(kv, k, o->time, sizeof o->time);
+        else if (strcmp(k, "report_time") == 0)
+            rc = slurm_time(kv, k, o->report_time, sizeof o->report_time);
+        else if (strcmp(k, "cpus_per_task") == 0)
+            rc = slurm_int(kv, k, 1, 4096, &o->cpus_per_task);
+        else if (strcmp(k, "signal_seconds") == 0)
+            rc = slurm_int(kv, k, 0, 65535, &o->signal_seconds);
+        else if (strcmp(k, "requeue") == 0) {
+            const char *v = kv->kind == YNODE_SCALAR ? kv->value : "";
+            if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0)
+                o->requeue = 1;
+            else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0)
+                o->requeue = 0;
+            else
+                rc = es_error(ES_ECONFIG, "%s: slurm.requeue: expected true or false, got '%s'",
+                              ytree_where(kv, at, sizeof at), kv->kind == YNODE_SCALAR ? v : "a list or map");
+        } else if (strcmp(k, "extra") == 0) {
+            const ynode *list = kv;
+            if (list->kind != YNODE_SEQ || list->n_items > SLURM_MAX_EXTRA)
+                rc = es_error(ES_ECONFIG, "%s: slurm.extra: expected a list of at most %d sbatch options like \"--mem=8G\"",
+                              ytree_where(kv, at, sizeof at), SLURM_MAX_EXTRA);
+            for (size_t j = 0; rc == ES_OK && j < list->n_items; j++) {
+                const ynode *e = list->items[j];
+                int ok = e->kind == YNODE_SCALAR && strncmp(e->value, "--", 2) == 0 && e->value[2] &&
+                         strlen(e->value) < sizeof o->extra[0];
+                for (const char *c = ok ? e->value : ""; ok && *c; c++)
+                    ok = (unsigned char)*c >= 0x20 && *c != 0x7f && *c != '\'' && *c != '"' && *c != '\\';
+                if (!ok)
+                    rc = es_error(ES_ECONFIG,
+                                  "%s: slurm.extra[%zu]: expected one sbatch option starting with -- on one line, "
+                                  "without quotes or backslashes (like --mem=8G), got '%s'",
+                                  ytree_where(e, at, sizeof at), j, e->kind == YNODE_SCALAR ? e->value : "a list or map");
+                else
+                    snprintf(o->extra[o->n_extra++], sizeof o->extra[0], "%s", e->value);
+            }
+        } else {
+            rc = es_error(ES_ECONFIG,
+                          "%s: unknown key 'slurm.%s' (slurm takes: partition, account, qos, time, report_time, "
+                          "cpus_per_task, requeue, signal_seconds, extra)",
+                          ytree_where(kv, at, sizeof at), k);
+        }
+    }
+    return rc;
+}
+
 int experiment_load(const char *path, const char *const *overrides, int n_overrides, experiment **out)
 {
     *out = NULL;
@@ -294,7 +428,7 @@ int experiment_load(const char *path, const char *const *overrides, int n_overri
         rc = ytree_set(ex->tree, overrides[i]);
     if (rc == ES_OK && ex->tree->kind != YNODE_MAP)
         rc = es_error(ES_ECONFIG, "%s: an experiment file is a map of keys", path);
-    static const char *const skip[] = {"sweep", NULL};
+    static const char *const skip[] = {"sweep", "slurm", NULL};
     if (rc == ES_OK) {
         config_defaults(&ex->base);
         rc = config_from_tree(ex->tree, skip, &ex->base);
@@ -303,6 +437,8 @@ int experiment_load(const char *path, const char *const *overrides, int n_overri
         rc = config_validate(&ex->base);
     if (rc == ES_OK)
         rc = parse_sweep(ex, ytree_child(ex->tree, "sweep"));
+    if (rc == ES_OK)
+        rc = parse_slurm(ex, ytree_child(ex->tree, "slurm"));
     if (rc) {
         experiment_free(ex);
         return rc;
@@ -379,7 +515,7 @@ int experiment_point_config(const experiment *ex, int budget, int variant, const
         if (label_size)
             label_append(label, label_size, ex->axes[a].key, v);
     }
-    static const char *const skip[] = {"sweep", NULL};
+    static const char *const skip[] = {"sweep", "slurm", NULL};
     if (rc == ES_OK) {
         config_defaults(cfg);
         rc = config_from_tree(tree, skip, cfg);

@@ -25,6 +25,21 @@
  *       model.engram.heads: [2, 4]
  *     seeds: [1, 2]
  *
+ * An optional `slurm` section sets what `sweep --slurm` and `study --slurm`
+ * pass to sbatch (every key optional; `--set slurm.time=2:00:00` works too):
+ *
+ *   slurm:
+ *     partition: cpu          # --partition
+ *     account: proj42         # --account
+ *     qos: normal             # --qos
+ *     time: "4:00:00"         # --time of each array task (Slurm's formats)
+ *     report_time: "0:30:00"  # --time of the dependent fit/plot/report job
+ *     cpus_per_task: 8        # threads per task (default: train.threads, or 2)
+ *     requeue: true           # --requeue (default true): preempted tasks resume
+ *     signal_seconds: 120     # SIGTERM this long before the time limit, so the
+ *                             # task checkpoints (0: none; default 120)
+ *     extra: ["--mem=8G", "--constraint=avx512"]   # more #SBATCH lines
+ *
  * Unknown keys anywhere are errors naming file:line and the key; the run
  * config keys are checked as in a train config. Every experiment_load()
  * has its experiment_free(). */
@@ -55,6 +70,18 @@ typedef struct {
     const ynode *values; /* a list; points into tree */
 } sweep_axis;
 
+enum { SLURM_MAX_EXTRA = 32 };
+
+typedef struct {
+    char partition[128], account[128], qos[128]; /* "" = not set */
+    char time[64], report_time[64];              /* "" = the cluster's default */
+    int cpus_per_task;                           /* 0 = not set */
+    int requeue;                                 /* 1 by default */
+    int signal_seconds;                          /* 120 by default; 0 = none */
+    char extra[SLURM_MAX_EXTRA][256];            /* whole sbatch options, each starting with -- */
+    int n_extra;
+} slurm_options;
+
 typedef struct {
     char path[1024];      /* the experiment file */
     ynode *tree;          /* the whole file after --set overrides, owned */
@@ -75,6 +102,7 @@ typedef struct {
     int n_variants;
     sweep_axis axes[SWEEP_MAX_GRID_KEYS];
     int n_axes;
+    slurm_options slurm;  /* the slurm section, or its defaults */
 } experiment;
 
 /* Loads, applies the overrides ("key.path=value", e.g. sweep.rho=[0,1]) and

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -129,6 +130,23 @@ int results_read(const char *path, result_row **rows, int *n)
             bad = 17;
         if (bad < 0 && copy_text(r->label, sizeof r->label, fields[18]))
             bad = 18;
+        /* whole-number columns: slots, experts and steps as the writer
+         * prints them (a cast of anything else is undefined), the seed as
+         * digits that fit in 64 bits */
+        static const int whole[] = {5, 7, 12};
+        for (size_t w = 0; w < sizeof whole / sizeof *whole && bad < 0; w++) {
+            double x = v[whole[w]];
+            if (!(x >= 0 && x <= (whole[w] == 7 ? (double)INT_MAX : 9e18) && x == floor(x)))
+                bad = whole[w];
+        }
+        if (bad < 0) {
+            errno = 0;
+            char *end;
+            unsigned long long seed = strtoull(fields[6], &end, 10);
+            if (!fields[6][0] || *end || errno == ERANGE || fields[6][strspn(fields[6], "0123456789")])
+                bad = 6;
+            r->seed = seed;
+        }
         if (bad >= 0) {
             rc = es_error(ES_EDATA, "%s:%d: bad value '%s' in column %s", path, line_no, fields[bad], names[bad]);
             break;
@@ -136,7 +154,7 @@ int results_read(const char *path, result_row **rows, int *n)
         r->budget = v[2];
         r->rho = v[3];
         r->slots = (long)v[5];
-        r->seed = strtoull(fields[6], NULL, 10); /* exact beyond 2^53 */
+        /* r->seed was read above, exactly (beyond 2^53) */
         r->experts = (int)v[7];
         r->p_tot = v[8];
         r->p_act = v[9];

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -260,7 +261,7 @@ static void emit(const sweep_options *opt, sweep_event_kind kind, const plan_run
 {
     if (!opt->on_event)
         return;
-    sweep_event e = {kind, r, done, total, row, message};
+    sweep_event e = {kind, r, done, total, row, message, 0};
     opt->on_event(opt->ctx, &e);
 }
 
@@ -331,6 +332,15 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
                 rc = -reused;
                 break;
             }
+            if (!reused && opt->no_training) {
+                char line[512], message[5000];
+                last_log_line(dir, line, sizeof line);
+                snprintf(message, sizeof message, "no result%s%s%s", line[0] ? " (" : "", line,
+                         line[0] ? ", the last line of its train.log)" : ", and no train.log: never started");
+                summary->failed++;
+                emit(opt, SWEEP_EVENT_FAILED, r, ++settled, total, NULL, message);
+                continue;
+            }
             if (!reused) {
                 queue[n_queue++] = i;
                 continue;
@@ -347,28 +357,43 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
 
     int threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
     int per_job = threads / opt->jobs > 0 ? threads / opt->jobs : 1;
-    int next = 0, n_running = 0;
+    int next = 0, n_running = 0, forwarded = 0;
     while (rc == ES_OK && (next < n_queue || n_running > 0)) {
         int stopping = opt->stop && *opt->stop;
+        if (stopping && !forwarded) {
+            /* pass the stop on, once: the trainings checkpoint and exit (a
+             * signal to the sweep alone, e.g. Slurm's --signal=B:TERM, or
+             * one that came while no waitpid was blocking, reaches them too) */
+            for (int c = 0; c < n_running; c++)
+                kill(running[c].pid, SIGTERM);
+            forwarded = 1;
+        }
         while (!stopping && n_running < opt->jobs && next < n_queue) {
             const plan_run *r = &p->runs[queue[next]];
+            /* where it starts: a requeued or resumed run shows its checkpoint's step */
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, r->id);
+            long from = 0;
+            if (train_checkpoint_step(dir, &from) != ES_OK) {
+                es_error_clear(); /* the training reports a bad checkpoint itself */
+                from = 0;
+            }
             pid_t pid = 0;
             if ((rc = start_child(opt, r, per_job, &pid)))
                 break;
             running[n_running++] = (child){pid, queue[next++]};
-            emit(opt, SWEEP_EVENT_STARTED, r, settled, total, NULL, NULL);
+            if (opt->on_event) {
+                sweep_event e = {SWEEP_EVENT_STARTED, r, settled, total, NULL, NULL, from};
+                opt->on_event(opt->ctx, &e);
+            }
         }
         if (rc || n_running == 0)
             break;
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
-            if (errno == EINTR) {
-                if (opt->stop && *opt->stop) /* pass the stop on: children checkpoint */
-                    for (int c = 0; c < n_running; c++)
-                        kill(running[c].pid, SIGTERM);
-                continue;
-            }
+            if (errno == EINTR)
+                continue; /* a signal: the loop's top passes a stop on */
             rc = es_error(ES_ESTATE, "waiting for the runs failed: %s", strerror(errno));
             break;
         }
@@ -413,25 +438,261 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary)
     return rc;
 }
 
-int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
-                       const char *const *sets, int n_sets, int threads, FILE *out)
+/* Writes s in single quotes for bash. */
+static void shell_quote(FILE *out, const char *s)
 {
-    char cwd[PATH_MAX], exe_abs[PATH_MAX], exp_abs[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd) || !realpath(exe, exe_abs) || !realpath(ex->path, exp_abs))
-        return es_error(ES_EIO, "cannot resolve the paths of the binary and %s", ex->path);
+    fputc('\'', out);
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*s, out);
+    fputc('\'', out);
+}
+
+static void sbatch_common(FILE *out, const slurm_options *o, const char *time)
+{
+    if (o->partition[0])
+        fprintf(out, "#SBATCH --partition=%s\n", o->partition);
+    if (o->account[0])
+        fprintf(out, "#SBATCH --account=%s\n", o->account);
+    if (o->qos[0])
+        fprintf(out, "#SBATCH --qos=%s\n", o->qos);
+    if (time[0])
+        fprintf(out, "#SBATCH --time=%s\n", time);
+    for (int i = 0; i < o->n_extra; i++)
+        fprintf(out, "#SBATCH %s\n", o->extra[i]);
+}
+
+typedef struct {
+    char cwd[PATH_MAX], exe[PATH_MAX], experiment[PATH_MAX], out_dir[PATH_MAX];
+} slurm_paths;
+
+/* Absolute paths for the scripts: they run on other machines, later. */
+static int resolve_paths(const experiment *ex, const char *out_dir, const char *exe, slurm_paths *sp)
+{
+    if (!getcwd(sp->cwd, sizeof sp->cwd))
+        return es_error(ES_EIO, "cannot read the current folder: %s", strerror(errno));
+    if (!realpath(exe, sp->exe))
+        return es_error(ES_EIO, "cannot resolve the path of the binary %s: %s", exe, strerror(errno));
+    if (!realpath(ex->path, sp->experiment))
+        return es_error(ES_EIO, "cannot resolve the path of %s: %s", ex->path, strerror(errno));
+    if (out_dir[0] == '/')
+        snprintf(sp->out_dir, sizeof sp->out_dir, "%s", out_dir);
+    else if ((size_t)snprintf(sp->out_dir, sizeof sp->out_dir, "%s/%s", sp->cwd, out_dir) >= sizeof sp->out_dir)
+        return es_error(ES_EINVAL, "the path of %s is too long", out_dir);
+    /* sbatch expands % in --output, and a line break would end the #SBATCH line */
+    if (strpbrk(sp->out_dir, "%\n\r"))
+        return es_error(ES_EINVAL, "the folder '%s' holds %% or a line break, which sbatch's --output cannot take",
+                        out_dir);
+    return ES_OK;
+}
+
+static int slurm_tasks(const plan *p) { return p->n_runs < SWEEP_SLURM_MAX_TASKS ? p->n_runs : SWEEP_SLURM_MAX_TASKS; }
+
+static void array_script(const experiment *ex, const plan *p, const slurm_paths *sp, const char *const *sets,
+                         int n_sets, int threads, FILE *out)
+{
+    const slurm_options *o = &ex->slurm;
+    int tasks = slurm_tasks(p);
+    int cpus = o->cpus_per_task > 0 ? o->cpus_per_task : threads > 0 ? threads : 2;
     fprintf(out, "#!/bin/bash\n");
-    fprintf(out, "# Slurm job array for the %d runs of experiment %s: one run per task.\n", p->n_runs, p->name);
-    fprintf(out, "# Submit with: sbatch this-file.sh; then `engram-scale fit %s` and `plot` once all are done.\n",
-            out_dir);
+    fprintf(out, "# Slurm job array for the %d runs of experiment %s: %d tasks, task I runs\n", p->n_runs, p->name,
+            tasks);
+    fprintf(out, "# shard I/%d of the plan. A task that is requeued or preempted (SIGTERM)\n", tasks);
+    fprintf(out, "# checkpoints its training and resumes it when it runs again; finished\n");
+    fprintf(out, "# runs are skipped. `engram-scale sweep EXP --slurm --submit` (or `study EXP\n");
+    fprintf(out, "# --slurm`) submits it with report.sh as a job that waits for it; by hand:\n");
+    fprintf(out, "#   sbatch --parsable array.sh   then   sbatch --dependency=afterany:ID report.sh\n");
     fprintf(out, "#SBATCH --job-name=engram-%s\n", p->name);
-    fprintf(out, "#SBATCH --array=1-%d\n", p->n_runs);
-    fprintf(out, "#SBATCH --cpus-per-task=%d\n", threads > 0 ? threads : 2);
-    fprintf(out, "#SBATCH --output=%s/slurm-%%A_%%a.log\n", out_dir);
-    fprintf(out, "set -euo pipefail\ncd '%s'\n", cwd);
-    fprintf(out, "'%s' sweep '%s' --out '%s' --shard \"${SLURM_ARRAY_TASK_ID}/%d\" --threads \"${SLURM_CPUS_PER_TASK}\"",
-            exe_abs, exp_abs, out_dir, p->n_runs);
-    for (int i = 0; i < n_sets; i++)
-        fprintf(out, " --set '%s'", sets[i]);
+    fprintf(out, "#SBATCH --array=1-%d\n", tasks);
+    fprintf(out, "#SBATCH --cpus-per-task=%d\n", cpus);
+    fprintf(out, "#SBATCH --output=%s/slurm/array-%%A_%%a.log\n", sp->out_dir);
+    fprintf(out, "#SBATCH --open-mode=append\n");
+    fprintf(out, "#SBATCH %s\n", o->requeue ? "--requeue" : "--no-requeue");
+    if (o->signal_seconds > 0)
+        fprintf(out, "#SBATCH --signal=B:TERM@%d\n", o->signal_seconds);
+    sbatch_common(out, o, o->time);
+    fprintf(out, "set -eu\ncd ");
+    shell_quote(out, sp->cwd);
+    fprintf(out, "\necho \"engram-scale: task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID} (job "
+                 "${SLURM_JOB_ID}) on $(hostname), restart ${SLURM_RESTART_COUNT:-0}, $(date -u +%%FT%%TZ)\"\n");
+    fprintf(out, "exec ");
+    shell_quote(out, sp->exe);
+    fprintf(out, " sweep ");
+    shell_quote(out, sp->experiment);
+    fprintf(out, " --out ");
+    shell_quote(out, sp->out_dir);
+    fprintf(out, " --shard \"${SLURM_ARRAY_TASK_ID}/%d\" --threads \"${SLURM_CPUS_PER_TASK}\"", tasks);
+    for (int i = 0; i < n_sets; i++) {
+        fprintf(out, " --set ");
+        shell_quote(out, sets[i]);
+    }
     fputc('\n', out);
+}
+
+static void report_script(const experiment *ex, const plan *p, const slurm_paths *sp, const char *const *sets,
+                          int n_sets, FILE *out)
+{
+    const slurm_options *o = &ex->slurm;
+    fprintf(out, "#!/bin/bash\n");
+    fprintf(out, "# After the job array of experiment %s: fit, plot and report.md from the\n", p->name);
+    fprintf(out, "# runs' results (study --report-only trains nothing; runs without a result,\n");
+    fprintf(out, "# from failed or cancelled tasks, are listed and make the job fail).\n");
+    fprintf(out, "#SBATCH --job-name=engram-%s-report\n", p->name);
+    fprintf(out, "#SBATCH --cpus-per-task=1\n");
+    fprintf(out, "#SBATCH --output=%s/slurm/report-%%j.log\n", sp->out_dir);
+    fprintf(out, "#SBATCH --open-mode=append\n");
+    sbatch_common(out, o, o->report_time);
+    fprintf(out, "set -eu\ncd ");
+    shell_quote(out, sp->cwd);
+    fprintf(out, "\necho \"engram-scale: report job ${SLURM_JOB_ID} on $(hostname), $(date -u +%%FT%%TZ)\"\n");
+    fprintf(out, "exec ");
+    shell_quote(out, sp->exe);
+    fprintf(out, " study ");
+    shell_quote(out, sp->experiment);
+    fprintf(out, " --out ");
+    shell_quote(out, sp->out_dir);
+    fprintf(out, " --report-only");
+    for (int i = 0; i < n_sets; i++) {
+        fprintf(out, " --set ");
+        shell_quote(out, sets[i]);
+    }
+    fputc('\n', out);
+}
+
+static int write_script(const char *path, void (*fill)(void *ctx, FILE *f), void *ctx)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return es_error(ES_ENOMEM, "cannot format %s", path);
+    fill(ctx, f);
+    fclose(f);
+    int rc = file_write_atomic(path, text, len);
+    free(text);
+    if (rc == ES_OK && chmod(path, 0755) != 0)
+        rc = es_error(ES_EIO, "cannot make %s executable: %s", path, strerror(errno));
+    return rc;
+}
+
+typedef struct {
+    const experiment *ex;
+    const plan *p;
+    const slurm_paths *sp;
+    const char *const *sets;
+    int n_sets, threads;
+} script_ctx;
+
+static void fill_array(void *ctx, FILE *f)
+{
+    script_ctx *c = ctx;
+    array_script(c->ex, c->p, c->sp, c->sets, c->n_sets, c->threads, f);
+}
+
+static void fill_report(void *ctx, FILE *f)
+{
+    script_ctx *c = ctx;
+    report_script(c->ex, c->p, c->sp, c->sets, c->n_sets, f);
+}
+
+int sweep_slurm_write(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
+                      const char *const *sets, int n_sets, int threads, sweep_slurm_jobs *jobs)
+{
+    memset(jobs, 0, sizeof *jobs);
+    slurm_paths sp;
+    int rc = resolve_paths(ex, out_dir, exe, &sp);
+    if (rc)
+        return rc;
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/slurm", sp.out_dir);
+    if ((rc = es_mkdir_p(dir))) /* sbatch opens --output in it before the script runs */
+        return rc;
+    snprintf(jobs->array_script, sizeof jobs->array_script, "%s/array.sh", dir);
+    snprintf(jobs->report_script, sizeof jobs->report_script, "%s/report.sh", dir);
+    snprintf(jobs->log_dir, sizeof jobs->log_dir, "%s", dir);
+    jobs->tasks = slurm_tasks(p);
+    jobs->cpus_per_task = ex->slurm.cpus_per_task > 0 ? ex->slurm.cpus_per_task : threads > 0 ? threads : 2;
+    script_ctx ctx = {ex, p, &sp, sets, n_sets, threads};
+    if ((rc = write_script(jobs->array_script, fill_array, &ctx)))
+        return rc;
+    return write_script(jobs->report_script, fill_report, &ctx);
+}
+
+/* Runs `sbatch --parsable [dependency] script` and reads the job id. */
+static int sbatch(const char *script, const char *dependency, char *id, size_t id_size)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return es_error(ES_EIO, "cannot run sbatch: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return es_error(ES_EIO, "cannot run sbatch: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        char *args[5];
+        int n = 0;
+        args[n++] = "sbatch";
+        args[n++] = "--parsable";
+        if (dependency)
+            args[n++] = (char *)dependency;
+        args[n++] = (char *)script;
+        args[n] = NULL;
+        execvp("sbatch", args);
+        printf("cannot run sbatch: %s (is Slurm's client, Debian package slurm-client, installed?)\n",
+               strerror(errno));
+        fflush(stdout);
+        _exit(127);
+    }
+    close(fds[1]);
+    char output[4096];
+    size_t len = 0;
+    ssize_t got;
+    while ((got = read(fds[0], output + len, sizeof output - 1 - len)) > 0 || (got < 0 && errno == EINTR))
+        if (got > 0)
+            len += (size_t)got;
+    output[len] = '\0';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    while (len > 0 && (output[len - 1] == '\n' || output[len - 1] == '\r'))
+        output[--len] = '\0';
+    /* --parsable prints "jobid" or "jobid;cluster"; warnings go before it */
+    id[0] = '\0';
+    char *save, *line = strtok_r(output, "\n", &save), *last_other = NULL;
+    for (; line; line = strtok_r(NULL, "\n", &save)) {
+        size_t digits = strspn(line, "0123456789");
+        if (digits > 0 && (line[digits] == '\0' || line[digits] == ';') && digits < id_size) {
+            memcpy(id, line, digits);
+            id[digits] = '\0';
+        } else {
+            last_other = line;
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !id[0])
+        return es_error(ES_EIO, "sbatch %s failed (exit %d): %s", script,
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                        last_other ? last_other : "no job id in its output");
+    return ES_OK;
+}
+
+int sweep_slurm_submit(sweep_slurm_jobs *jobs)
+{
+    int rc = sbatch(jobs->array_script, NULL, jobs->array_id, sizeof jobs->array_id);
+    if (rc)
+        return rc;
+    char dependency[96];
+    snprintf(dependency, sizeof dependency, "--dependency=afterany:%s", jobs->array_id);
+    rc = sbatch(jobs->report_script, dependency, jobs->report_id, sizeof jobs->report_id);
+    if (rc)
+        return es_error_wrap(rc, "the job array %s is submitted, but its report job is not", jobs->array_id);
     return ES_OK;
 }

@@ -13,7 +13,9 @@
  *   results.tsv      one row per finished run (study/results.h)
  *   <run>/run.yaml   the run's config; <run>/train.log its output;
  *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h)
- *   <run>/reused_from  the folder the run was copied from, if it was */
+ *   <run>/reused_from  the folder the run was copied from, if it was
+ *   slurm/array.sh, report.sh  the Slurm jobs (sweep_slurm_write), and their
+ *                  logs array-<job>_<task>.log, report-<job>.log */
 #ifndef ES_STUDY_SWEEP_H
 #define ES_STUDY_SWEEP_H
 
@@ -38,6 +40,7 @@ typedef struct {
     int done, total;            /* runs of this shard settled so far, and in all */
     const result_row *row;      /* FINISHED, REUSED and SKIPPED (when a row exists) */
     const char *message;        /* FAILED: why; REUSED: the reuse folder it came from */
+    long resume_step;           /* STARTED: the step its checkpoint resumes from (0: a fresh start) */
 } sweep_event;
 
 typedef struct {
@@ -51,6 +54,8 @@ typedef struct {
     volatile sig_atomic_t *stop; /* set by a signal: children checkpoint, the sweep returns */
     const char *const *reuse_dirs; /* other sweeps' folders whose identical runs are copied, not trained */
     int n_reuse;
+    int no_training;            /* record what is finished, train nothing: every run without a
+                                   result is FAILED ("no result") with its train.log's last line */
 } sweep_options;
 
 typedef struct {
@@ -67,8 +72,32 @@ int sweep_run(const plan *p, const sweep_options *opt, sweep_summary *summary);
 /* The results row of a run of the plan with its training result. */
 void sweep_result_row(const plan *p, const plan_run *r, const train_result *res, result_row *row);
 
-/* A Slurm job-array script running one run per array task. */
-int sweep_slurm_script(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
-                       const char *const *sets, int n_sets, int threads, FILE *out);
+/* Slurm. The array has one task per run (at most SWEEP_SLURM_MAX_TASKS,
+ * Slurm's default MaxArraySize; beyond that a task runs a shard of several
+ * runs); task I runs `sweep EXP --shard I/TASKS --threads CPUS` with the
+ * same --set overrides, exec'd so that Slurm's SIGTERM (scancel, requeue,
+ * preemption, `slurm.signal_seconds` before the time limit) reaches the
+ * sweep, whose trainings checkpoint and stop; a requeued task resumes them.
+ * The report job runs `study EXP --report-only` (fit, plot, report.md; no
+ * training). Both scripts take partition, account, qos, time and extra
+ * #SBATCH lines from the experiment's slurm section. */
+enum { SWEEP_SLURM_MAX_TASKS = 1000 };
+
+typedef struct {
+    char array_script[4200], report_script[4200]; /* out_dir/slurm/array.sh, report.sh (absolute) */
+    char log_dir[4200];                           /* out_dir/slurm: the tasks' and report's logs */
+    int tasks, cpus_per_task;
+    char array_id[64], report_id[64];             /* set by sweep_slurm_submit */
+} sweep_slurm_jobs;
+
+/* Creates out_dir/slurm (sbatch opens the jobs' --output files there before
+ * they run) and writes array.sh and report.sh into it. */
+int sweep_slurm_write(const experiment *ex, const plan *p, const char *out_dir, const char *exe,
+                      const char *const *sets, int n_sets, int threads, sweep_slurm_jobs *jobs);
+
+/* Submits array.sh, then report.sh with --dependency=afterany:<array id>,
+ * through `sbatch --parsable` (from PATH); sets both job ids. Errors carry
+ * sbatch's message. */
+int sweep_slurm_submit(sweep_slurm_jobs *jobs);
 
 #endif

@@ -292,6 +292,25 @@ double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, 
 static int train_locked(const run_config *cfg, const dataset *ds, const char *out_dir, int resume,
                         const train_hooks *hooks, train_result *result, long total, int B, int T);
 
+int train_checkpoint_step(const char *out_dir, long *step)
+{
+    *step = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", out_dir);
+    if (!es_exists(path))
+        return ES_OK;
+    checkpoint *ck;
+    int rc = checkpoint_open(path, &ck);
+    if (rc)
+        return rc;
+    train_state st;
+    rc = checkpoint_read(ck, "state", &st, sizeof st);
+    checkpoint_close(ck);
+    if (rc == ES_OK)
+        *step = (long)st.step;
+    return rc;
+}
+
 int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int resume, const train_hooks *hooks,
               train_result *result)
 {

@@ -87,6 +87,10 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
 double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
                   int32_t *targets);
 
+/* The steps done by the checkpoint in out_dir: 0 if it has none; an error
+ * if checkpoint.bin is unreadable or torn (a resume would fail the same way). */
+int train_checkpoint_step(const char *out_dir, long *step);
+
 /* Reads result.json of a finished run. ES_EIO if there is none. */
 int train_result_read(const char *out_dir, train_result *result);
 

@@ -65,6 +65,27 @@ if [ "$rows_at_kill" -lt 12 ] && diff <(results serial) <(results killed) > /dev
   pass "killed after $rows_at_kill rows and resumed: identical results"
 else fail "killed+resumed differs (rows at kill: $rows_at_kill)"; diff <(results serial) <(results killed) >&2; fi
 
+# SIGTERM to the sweep alone (as Slurm's --signal=B:TERM sends before a time
+# limit): it passes the stop on, the training checkpoints, and the sweep
+# run again resumes it to the serial sweep's result
+CHECKS=$((CHECKS + 1))
+one=(--set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[0]' --set 'sweep.seeds=[1]')
+"$BIN" sweep exp.yaml --out termed "${one[@]}" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 2000); do
+  [ -f termed/C4e10-rho0.0000-s1/log.tsv ] && [ "$(wc -l < termed/C4e10-rho0.0000-s1/log.tsv)" -ge 3 ] && break
+  sleep 0.01
+done
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+at=$(sed -nE 's/.*interrupted at step ([0-9]+).*/\1/p' termed/C4e10-rho0.0000-s1/train.log)
+out=$("$BIN" sweep exp.yaml --out termed "${one[@]}")
+if [ "$code" -eq 130 ] && [ -n "$at" ] && echo "$out" | grep -q "resuming C4e10-rho0.0000-s1 from its checkpoint at step $at" &&
+   diff <(results serial | grep '^C4e10-rho0.0000-s1') <(results termed) > /dev/null; then
+  pass "SIGTERM to the sweep: its training checkpointed at step $at, resumed there, identical result"
+else fail "SIGTERM to the sweep (exit $code, interrupted at '$at'): $out"; fi
+
 CHECKS=$((CHECKS + 1))
 "$BIN" sweep exp.yaml --out jobs --jobs 2 > /dev/null || fail "--jobs 2 exited $?"
 if diff <(results serial) <(results jobs) > /dev/null; then pass "--jobs 2: identical results"
@@ -102,8 +123,24 @@ else fail "--reuse copied a run with a different config: $out"; fi
 
 expect_error "--reuse of a missing folder" "--reuse nowhere: no such folder" "$BIN" sweep exp.yaml --out x --reuse nowhere
 
+# --slurm writes the scripts and makes the folder of their #SBATCH --output
+# logs (sbatch needs it before a task starts); the slurm section and --set
+# slurm.* reach the #SBATCH lines; values are checked
 CHECKS=$((CHECKS + 1))
-if "$BIN" sweep exp.yaml --slurm | grep -q -- '--array=1-12'; then pass "--slurm prints a job array"; else fail "--slurm"; fi
+"$BIN" sweep exp.yaml --out slurmed --slurm --threads 3 --set slurm.partition=cpu --set 'slurm.time="1-12:00"' \
+  --set 'slurm.extra=["--mem=2G"]' > array.sh || fail "--slurm exited $?"
+if grep -q -- '--array=1-12' array.sh && grep -q -- '--cpus-per-task=3' array.sh && grep -q -- '--partition=cpu' array.sh &&
+   grep -q -- '--time=1-12:00' array.sh && grep -q -- '--mem=2G' array.sh && grep -q -- '--requeue' array.sh &&
+   grep -q -- "--output=$WORK/slurmed/slurm/array-%A_%a.log" array.sh && [ -d slurmed/slurm ] &&
+   grep -q -- '--report-only' slurmed/slurm/report.sh && cmp -s array.sh slurmed/slurm/array.sh; then
+  pass "--slurm prints the job array (and writes it and report.sh into slurmed/slurm/, made for the logs)"
+else fail "--slurm script"; cat array.sh >&2; fi
+expect_error "unknown slurm key" "unknown key 'slurm.partiton'" "$BIN" sweep exp.yaml --slurm --set slurm.partiton=cpu
+expect_error "slurm time format" "slurm.time = '3:00:00:00' is not a Slurm time" "$BIN" sweep exp.yaml --slurm --set 'slurm.time="3:00:00:00"'
+expect_error "slurm extra line" "slurm.extra[0]: expected one sbatch option" "$BIN" sweep exp.yaml --slurm --set 'slurm.extra=[mem]'
+expect_error "slurm cpus out of range" "slurm.cpus_per_task = 0: expected a whole number in [1, 4096]" \
+  "$BIN" sweep exp.yaml --slurm --set slurm.cpus_per_task=0
+expect_error "--submit without --slurm" "--submit goes with --slurm" "$BIN" sweep exp.yaml --submit
 
 expect_error "rho out of range" "sweep.rho = 1.5 is out of range [0, 1]" "$BIN" plan exp.yaml --set sweep.rho=1.5
 expect_error "unknown sweep key" "unknown key 'sweep.rhos'" "$BIN" plan exp.yaml --set 'sweep.rhos=[0,1]'

@@ -369,6 +369,29 @@ static void test_two_rho_values(void **state)
     json_decref(doc);
 }
 
+/* Three rho values, one seed: only the quadratic (3 parameters) is
+ * identified; the 4-parameter models must be skipped, not abort in GSL's
+ * workspace allocation (n < p), as a 3-run study once did. */
+static void test_three_rho_values(void **state)
+{
+    (void)state;
+    static table t;
+    t.n = 0;
+    const double three[3] = {0.0, 0.5, 1.0};
+    for (int i = 0; i < 3; i++) /* one seed each: n = 3 */
+        add_row(&t, "allocation", 1e15, three[i], "engram", 1000, 1, truth_loss(TRUTH_QUADRATIC, three[i], 0.6));
+    run_dir d;
+    write_dir(&d, &t);
+    fit_options opt = test_options(20);
+    json_t *doc;
+    assert_int_equal(fit_run_dir(d.dir, &opt, &doc), ES_OK);
+    const json_t *a = json_array_get(json_object_get(doc, "allocation"), 0);
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "model")), "quadratic");
+    json_decref(doc);
+    remove_dir(&d);
+}
+
 static void test_all_equal(void **state)
 {
     (void)state;
@@ -559,7 +582,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coverage),       cmocka_unit_test(test_asymmetric_chosen),
         cmocka_unit_test(test_memory_power_law), cmocka_unit_test(test_grid),
-        cmocka_unit_test(test_two_rho_values), cmocka_unit_test(test_all_equal),
+        cmocka_unit_test(test_two_rho_values), cmocka_unit_test(test_three_rho_values),
+        cmocka_unit_test(test_all_equal),
         cmocka_unit_test(test_edge),           cmocka_unit_test(test_concave),
         cmocka_unit_test(test_garbage),        cmocka_unit_test(test_no_finished_runs),
         cmocka_unit_test(test_round_trip),

@@ -138,9 +138,73 @@ static void test_planning_errors(void **state)
     assert_non_null(strstr(es_error_message(), "d_modle"));
 }
 
+/* The slurm section: defaults, values, errors naming the key and value;
+ * and it changes nothing about the runs (their configs skip it). */
+static void test_slurm_section(void **state)
+{
+    (void)state;
+    experiment *ex;
+    assert_int_equal(experiment_load(quick, NULL, 0, &ex), ES_OK);
+    assert_int_equal(ex->slurm.requeue, 1);
+    assert_int_equal(ex->slurm.signal_seconds, 120);
+    assert_int_equal(ex->slurm.cpus_per_task, 0);
+    assert_string_equal(ex->slurm.partition, "");
+    assert_int_equal(ex->slurm.n_extra, 0);
+    plan *plain = NULL;
+    assert_int_equal(plan_build(ex, ds, &plain), ES_OK);
+    experiment_free(ex);
+
+    const char *sets[] = {"slurm.partition=cpu", "slurm.account=proj-42", "slurm.qos=normal", "slurm.time=\"2-04:30:00\"",
+                          "slurm.report_time=30", "slurm.cpus_per_task=8", "slurm.requeue=false",
+                          "slurm.signal_seconds=0", "slurm.extra=[\"--mem=8G\", \"--constraint=avx512\"]"};
+    assert_int_equal(experiment_load(quick, sets, 9, &ex), ES_OK);
+    assert_string_equal(ex->slurm.partition, "cpu");
+    assert_string_equal(ex->slurm.account, "proj-42");
+    assert_string_equal(ex->slurm.qos, "normal");
+    assert_string_equal(ex->slurm.time, "2-04:30:00");
+    assert_string_equal(ex->slurm.report_time, "30");
+    assert_int_equal(ex->slurm.cpus_per_task, 8);
+    assert_int_equal(ex->slurm.requeue, 0);
+    assert_int_equal(ex->slurm.signal_seconds, 0);
+    assert_int_equal(ex->slurm.n_extra, 2);
+    assert_string_equal(ex->slurm.extra[1], "--constraint=avx512");
+    plan *p = NULL;
+    assert_int_equal(plan_build(ex, ds, &p), ES_OK);
+    experiment_free(ex);
+    assert_int_equal(p->n_runs, plain->n_runs);
+    for (int i = 0; i < p->n_runs; i++) {
+        assert_string_equal(p->runs[i].id, plain->runs[i].id);
+        assert_true(p->runs[i].cfg.train.steps == plain->runs[i].cfg.train.steps);
+    }
+    plan_free(p);
+    plan_free(plain);
+
+    static const struct {
+        const char *set, *message;
+    } bad[] = {
+        {"slurm.partiton=cpu", "unknown key 'slurm.partiton'"},
+        {"slurm.time=\"1:2:3:4\"", "slurm.time = '1:2:3:4' is not a Slurm time"},
+        {"slurm.time=\"3 h\"", "slurm.time: expected a word"},
+        {"slurm.partition=\"a;rm -rf\"", "slurm.partition: expected a word"},
+        {"slurm.cpus_per_task=1.5", "slurm.cpus_per_task = 1.5: expected a whole number in [1, 4096]"},
+        {"slurm.signal_seconds=-1", "slurm.signal_seconds = -1"},
+        {"slurm.requeue=maybe", "slurm.requeue: expected true or false, got 'maybe'"},
+        {"slurm.extra=[\"--mem=1G\\nrm\"]", "slurm.extra[0]: expected one sbatch option"},
+        {"slurm.extra=--mem=1G", "slurm.extra: expected a list"},
+        {"slurm=3", "slurm: expected a map"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *one[] = {bad[i].set};
+        assert_int_equal(experiment_load(quick, one, 1, &ex), ES_ECONFIG);
+        if (!strstr(es_error_message(), bad[i].message))
+            fail_msg("%s: '%s' not in '%s'", bad[i].set, bad[i].message, es_error_message());
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slurm_section),
         cmocka_unit_test(test_quick_is_iso_parameter_and_iso_flops),
         cmocka_unit_test(test_memory_and_grid_plans),
         cmocka_unit_test(test_planning_errors),

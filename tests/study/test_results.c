@@ -86,6 +86,27 @@ static void test_malformed(void **state)
     write_with(path, 17, "done", 0);
     assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
     assert_message_has("bad value 'done' in column status");
+    /* whole-number columns out of range or fractional (found by fuzzing:
+     * the cast of 8.9e26 to long was undefined behaviour) */
+    write_with(path, 12, "888888888888888888888888888", 0);
+    assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
+    assert_message_has("bad value '888888888888888888888888888' in column steps");
+    write_with(path, 5, "-3", 0);
+    assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
+    assert_message_has("bad value '-3' in column slots");
+    write_with(path, 7, "2.5", 0);
+    assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
+    assert_message_has("bad value '2.5' in column experts");
+    write_with(path, 6, "nan", 0);
+    assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
+    assert_message_has("bad value 'nan' in column seed");
+    write_with(path, 6, "18446744073709551616", 0); /* 2^64 */
+    assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
+    assert_message_has("in column seed");
+    write_with(path, 6, "18446744073709551615", 0); /* 2^64 - 1: exact */
+    assert_int_equal(results_read(path, &rows, &n), ES_OK);
+    assert_true(rows[0].seed == 18446744073709551615ull);
+    free(rows);
     write_with(path, -1, "", 1);
     assert_int_equal(results_read(path, &rows, &n), ES_EDATA);
     assert_message_has("bad.tsv:2: expected 19 tab-separated columns");
