@@ -294,10 +294,10 @@ void model_free(model *m)
         return;
     model_acts *a = &m->acts;
     model_scratch *s = &m->scratch;
-    float *bufs[] = {a->resid,  a->resid_mid, a->ln1,       a->ln1_rstd, a->qkv,      a->att,     a->atty,
-                     a->ln2,    a->ln2_rstd,  a->ffn_h,     a->ffn_z,    a->lnf,      a->lnf_rstd, s->head,
-                     s->dlnf,   s->dlm_head, a->losses, s->dresid,    s->dx,        s->dy,       s->dqkv,     s->datt,    s->dffn_h,
-                     s->dffn_z, m->params,    m->grads,     m->rope_cos, m->rope_sin};
+    float *bufs[] = {a->resid,   a->resid_mid, a->ln1,      a->ln1_rstd, a->qkv,      a->att,      a->atty,
+                     a->ln2,     a->ln2_rstd,  a->ffn_h,    a->ffn_z,    a->lnf,      a->lnf_rstd, a->losses,
+                     s->dresid,  s->dx,        s->dy,       s->dqkv,     s->datt,     s->dffn_h,   s->dffn_z,
+                     s->head,    s->dlnf,      s->dlm_head, m->params,   m->grads,    m->rope_cos, m->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         es_floats_free(bufs[i]);
     for (int l = 0; m->moe && l < m->cfg.n_layers; l++)
