@@ -50,6 +50,7 @@ int cmd_bench(int argc, char **argv)
     dataset_free(ds);
     if (rc)
         return cli_fail("bench");
+    cli_report_gemm_fallbacks("bench");
     if (opt.json) {
         json_t *o = json_object(), *parts = json_object();
         json_object_set_new(o, "config", json_string(path));

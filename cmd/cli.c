@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "train/trainer.h"
 
 #include <stdarg.h>
@@ -179,4 +180,12 @@ void cli_apply_precision(const char *command, run_config *cfg)
                 "engram-scale %s: this CPU has neither AVX512-BF16 nor AMX; train.precision bf16 falls back to fp32\n",
                 command);
     train_apply_precision(cfg);
+}
+
+void cli_report_gemm_fallbacks(const char *command)
+{
+    long n = es_gemm_fallbacks();
+    if (n > 0)
+        fprintf(stderr, "engram-scale %s: oneDNN refused %ld matrix products; they ran in fp32 through OpenBLAS\n",
+                command, n);
 }

@@ -65,6 +65,10 @@ void cli_install_signal_handlers(void);
  * when bf16 was asked for and fp32 is used. */
 void cli_apply_precision(const char *command, run_config *cfg);
 
+/* Says on stderr how many products oneDNN refused (es_gemm_fallbacks),
+ * if any: they ran in fp32 through OpenBLAS. */
+void cli_report_gemm_fallbacks(const char *command);
+
 /* The subcommands. */
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -107,6 +107,7 @@ int cmd_train(int argc, char **argv)
     rc = train_run(&cfg, ds, out, opt.resume, &hooks, &res);
     es_progress_finish(view.bar);
     es_progress_free(view.bar);
+    cli_report_gemm_fallbacks("train");
     if (rc) {
         dataset_free(ds);
         if (cli_stop_requested)

@@ -374,30 +374,111 @@ static void test_threads_do_not_change_the_bits(void **state)
 {
     (void)state;
     /* Every reduction sums in blocks of a fixed size and every matrix
-     * product's elements are computed whole by one thread, so one thread
-     * and two give the same bits: --jobs and shards reproduce a serial
-     * sweep exactly. Checked on a model with MoE and Engram. */
-    run_config c = tiny_run("threads");
+     * product's elements are computed whole by one thread (oneDNN's
+     * primitives run single-threaded inside our row split), so one thread
+     * and two give the same bits, in fp32 and in bf16: --jobs and shards
+     * reproduce a serial sweep exactly. Checked on a model with MoE and
+     * Engram. */
+    for (int precision = PRECISION_FP32; precision <= PRECISION_BF16; precision++) {
+        if (precision == PRECISION_BF16 && !es_bf16_available()) {
+            fprintf(stderr, "bf16 part skipped: this CPU has neither AVX512-BF16 nor AMX\n");
+            break;
+        }
+        run_config c = tiny_run("threads");
+        c.train.precision = precision;
+        c.model.moe.experts = 4;
+        c.model.moe.top_k = 2;
+        c.model.moe.expert_hidden = 16;
+        c.model.memory = MEMORY_ENGRAM;
+        c.model.engram.slots = 5000;
+        c.model.engram.layers[0] = 1;
+        c.model.engram.n_layers = 1;
+        char one[512], two[512], name[64];
+        snprintf(name, sizeof name, "threads-1-%s", config_precision_name(precision));
+        run_dir(one, sizeof one, name);
+        snprintf(name, sizeof name, "threads-2-%s", config_precision_name(precision));
+        run_dir(two, sizeof two, name);
+        train_result r1, r2;
+        es_threads_set(1);
+        assert_int_equal(train_run(&c, ds, one, 0, NULL, &r1), 0);
+        es_threads_set(2);
+        assert_int_equal(train_run(&c, ds, two, 0, NULL, &r2), 0);
+        assert_int_equal(r1.precision, precision);
+        assert_true(r1.val_loss == r2.val_loss);
+        char *l1 = read_log_without_seconds(one), *l2 = read_log_without_seconds(two);
+        assert_string_equal(l1, l2);
+        free(l1);
+        free(l2);
+    }
+}
+
+static void test_bf16_same_bits_twice(void **state)
+{
+    (void)state;
+    /* the same config, seed and threads give the same bits in bf16, and
+     * the run says it ran in bf16 (config.yaml and result.json) */
+    if (!es_bf16_available()) {
+        fprintf(stderr, "skipped: this CPU has neither AVX512-BF16 nor AMX\n");
+        skip();
+    }
+    run_config c = tiny_run("bf16");
+    c.train.precision = PRECISION_BF16;
     c.model.moe.experts = 4;
-    c.model.moe.top_k = 2;
     c.model.moe.expert_hidden = 16;
-    c.model.memory = MEMORY_ENGRAM;
-    c.model.engram.slots = 5000;
-    c.model.engram.layers[0] = 1;
-    c.model.engram.n_layers = 1;
-    char one[512], two[512];
-    run_dir(one, sizeof one, "threads-1");
-    run_dir(two, sizeof two, "threads-2");
-    train_result r1, r2;
-    es_threads_set(1);
-    assert_int_equal(train_run(&c, ds, one, 0, NULL, &r1), 0);
-    es_threads_set(2);
-    assert_int_equal(train_run(&c, ds, two, 0, NULL, &r2), 0);
-    assert_true(r1.val_loss == r2.val_loss);
-    char *l1 = read_log_without_seconds(one), *l2 = read_log_without_seconds(two);
-    assert_string_equal(l1, l2);
-    free(l1);
-    free(l2);
+    char a[512], b[512], f32[512];
+    run_dir(a, sizeof a, "bf16-a");
+    run_dir(b, sizeof b, "bf16-b");
+    run_dir(f32, sizeof f32, "bf16-fp32");
+    train_result ra, rb, rf;
+    assert_int_equal(train_run(&c, ds, a, 0, NULL, &ra), 0);
+    assert_int_equal(train_run(&c, ds, b, 0, NULL, &rb), 0);
+    assert_true(ra.val_loss == rb.val_loss);
+    char *la = read_log_without_seconds(a), *lb = read_log_without_seconds(b);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
+    train_result back;
+    assert_int_equal(train_result_read(a, &back), 0);
+    assert_int_equal(back.precision, PRECISION_BF16);
+    char path[600], *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.yaml", a);
+    assert_int_equal(es_read_file(path, &text, &len), 0);
+    assert_non_null(strstr(text, "precision: bf16"));
+    free(text);
+    /* fp32 gives other bits but (60 steps) nearly the same loss */
+    c.train.precision = PRECISION_FP32;
+    assert_int_equal(train_run(&c, ds, f32, 0, NULL, &rf), 0);
+    assert_int_equal(rf.precision, PRECISION_FP32);
+    fprintf(stderr, "val loss after 60 steps: bf16 %.5f fp32 %.5f\n", ra.val_loss, rf.val_loss);
+    assert_true(ra.val_loss != rf.val_loss);
+    assert_true(fabs(ra.val_loss - rf.val_loss) < 0.05);
+}
+
+static void test_bf16_falls_back_to_fp32(void **state)
+{
+    (void)state;
+    /* where the CPU has no bf16 (simulated), bf16 runs in fp32 and says so */
+    setenv("ENGRAM_SCALE_NO_BF16", "1", 1);
+    run_config c = tiny_run("nobf16");
+    c.train.steps = 5;
+    c.train.eval_every = 5;
+    c.train.precision = PRECISION_BF16;
+    run_config resolved = c;
+    assert_int_equal(train_resolve_precision(&resolved), 1);
+    assert_int_equal(resolved.train.precision, PRECISION_FP32);
+    char dir[512];
+    run_dir(dir, sizeof dir, "nobf16");
+    train_result r;
+    assert_int_equal(train_run(&c, ds, dir, 0, NULL, &r), 0);
+    assert_int_equal(r.precision, PRECISION_FP32);
+    unsetenv("ENGRAM_SCALE_NO_BF16");
+    char path[600], *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    assert_int_equal(es_read_file(path, &text, &len), 0);
+    assert_non_null(strstr(text, "precision: fp32"));
+    free(text);
 }
 
 static void test_data_limits(void **state)
@@ -425,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_divergence_is_recorded),
         cmocka_unit_test(test_data_limits),
         cmocka_unit_test(test_threads_do_not_change_the_bits),
+        cmocka_unit_test(test_bf16_same_bits_twice),
+        cmocka_unit_test(test_bf16_falls_back_to_fp32),
         cmocka_unit_test(test_balancing_evens_expert_loads),
         cmocka_unit_test(test_moe_resume_is_bit_identical),
     };
