@@ -20,6 +20,7 @@ enum { CONFIG_STRING_MAX = 512 };
 
 typedef enum { MEMORY_NONE, MEMORY_ENGRAM, MEMORY_OVERENCODING } memory_kind;
 typedef enum { GATE_PAPER, GATE_SSQRT, GATE_OFF } engram_gate;
+typedef enum { OPTIMIZER_ADAMW, OPTIMIZER_MUON } optimizer_kind;
 enum { ENGRAM_MAX_ORDERS = 8, ENGRAM_MAX_LAYERS = 16 };
 
 typedef struct {
@@ -67,7 +68,9 @@ typedef struct {
     double lr;              /* peak learning rate */
     double min_lr_ratio;    /* final lr = lr * min_lr_ratio (cosine decay) */
     long warmup;            /* linear warmup steps */
-    double weight_decay;    /* AdamW decoupled weight decay on matrices */
+    int optimizer;          /* optimizer_kind: adamw | muon (Muon on the backbone matrices, train/muon.h) */
+    double muon_momentum;   /* Muon's momentum beta (Nesterov) */
+    double weight_decay;    /* decoupled weight decay on matrices (AdamW's and Muon's) */
     double beta1, beta2, eps;
     double grad_clip;       /* global-norm clip; 0 = off */
     long eval_every;        /* steps between evals (and at the end) */
@@ -90,6 +93,9 @@ void config_defaults(run_config *cfg);
 
 /* "none", "engram" or "overencoding": the names config files use. */
 const char *config_memory_name(int memory);
+
+/* "adamw" or "muon". */
+const char *config_optimizer_name(int optimizer);
 
 /* Loads a config file on top of the defaults, applies the overrides
  * ("key.path=value", in order), checks every key, type and range, then the

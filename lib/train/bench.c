@@ -50,6 +50,7 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
     int B = cfg->train.batch, T = cfg->model.seq_len;
     model *m = NULL;
     adamw *opt = NULL;
+    muon *mu = NULL;
     batch_loader *bl = NULL;
     int32_t *inputs = es_calloc((size_t)B * T, sizeof(int32_t)), *targets = es_calloc((size_t)B * T, sizeof(int32_t));
     double *times = es_calloc((size_t)steps, sizeof(double));
@@ -59,6 +60,8 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
     if (!rc)
         rc = adamw_new(m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
                        &opt);
+    if (!rc && cfg->train.optimizer == OPTIMIZER_MUON)
+        rc = muon_new(m, cfg->train.muon_momentum, cfg->train.weight_decay, &mu);
     if (!rc)
         rc = batch_loader_new(ds->train, ds->n_train, B, T, cfg->train.seed, &bl);
     if (!rc) {
@@ -71,12 +74,12 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
         double peak_before = bench_sgemm_peak(1024, 5);
         /* a small constant lr keeps the timed steps those of real training */
         for (int s = 0; s < warmup; s++)
-            train_step(m, opt, bl, s, 1e-4, cfg->train.grad_clip, inputs, targets);
+            train_step(m, opt, mu, bl, s, 1e-4, cfg->train.grad_clip, inputs, targets);
         es_prof_reset();
         double total = 0.0;
         for (int s = 0; s < steps; s++) {
             double t0 = es_seconds();
-            train_step(m, opt, bl, warmup + s, 1e-4, cfg->train.grad_clip, inputs, targets);
+            train_step(m, opt, mu, bl, warmup + s, 1e-4, cfg->train.grad_clip, inputs, targets);
             times[s] = es_seconds() - t0;
             total += times[s];
         }
@@ -97,6 +100,7 @@ int bench_run(const run_config *cfg, const dataset *ds, int warmup, int steps, b
     }
     batch_loader_free(bl);
     adamw_free(opt);
+    muon_free(mu);
     model_free(m);
     free(inputs);
     free(targets);
