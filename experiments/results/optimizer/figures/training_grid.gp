@@ -34,10 +34,10 @@ term_png = 'set terminal pngcairo size 1000,700 enhanced font "DejaVu Sans,18" l
 term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64" linewidth 0.72 rounded background "white"'
 # ---- end of style ----
 
-n_runs = 8
-array run_dt[n_runs] = [1, 1, 1, 1, 1, 1, 1, 1]         # dash type: budget or memory type
-array run_lt[n_runs] = [1, 2, 3, 4, 1, 2, 3, 4]         # colour when there is no colour bar
-array run_title[n_runs] = ["baseline", "muon-rho0", "adamw-rho1", "muon-rho1", "", "", "", ""]
+n_runs = 12
+array run_dt[n_runs] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]         # dash type: budget or memory type
+array run_lt[n_runs] = [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]         # colour when there is no colour bar
+array run_title[n_runs] = ["baseline", "muon-rho0", "adamw-rho1", "muon-rho1", "", "", "", "", "", "", "", ""]
 n_keys = 0
 array key_title[n_keys > 0 ? n_keys : 1] = [""]
 array key_dt[n_keys > 0 ? n_keys : 1] = [1]
@@ -49,7 +49,7 @@ unit = 1000    # tokens per x unit
 set ylabel "validation loss (nats/token)"
 set ytics 0.1
 set format y "%.1f"
-set yrange [3.6160171:4.1248089]
+set yrange [3.6160029:4.1251071]
 set xrange [0:1307.68896]
 set key top right
 if (use_palette) {
