@@ -95,7 +95,8 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
         int takes_value = strcmp(name, "set") == 0 || strcmp(name, "out") == 0 || strcmp(name, "threads") == 0 ||
                           strcmp(name, "jobs") == 0 || strcmp(name, "shard") == 0 ||
                           strcmp(name, "steps") == 0 || strcmp(name, "bootstrap") == 0 || strcmp(name, "reuse") == 0 ||
-                          strcmp(name, "coverage") == 0;
+                          strcmp(name, "coverage") == 0 || strcmp(name, "text") == 0 ||
+                          strcmp(name, "val-tokens") == 0;
         const char *value = NULL;
         if (takes_value) {
             if (eq)
@@ -137,6 +138,15 @@ int cli_parse(const char *command, int argc, char **argv, const char *allowed, i
             opt->shard = value;
         } else if (strcmp(name, "coverage") == 0) {
             opt->coverage = value;
+        } else if (strcmp(name, "text") == 0) {
+            opt->text = value;
+        } else if (strcmp(name, "val-tokens") == 0) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || v < 1 || v > 1000000000)
+                return cli_error(command, EXIT_USAGE, "--val-tokens expects a whole number in [1, 1000000000], got '%s'",
+                                 value);
+            opt->val_tokens = (int)v;
         } else if (strcmp(name, "json") == 0) {
             opt->json = 1;
         } else if (strcmp(name, "resume") == 0) {

@@ -36,6 +36,8 @@ typedef struct {
     int no_calibrate;                /* --no-calibrate */
     int bootstrap;                   /* --bootstrap N (-1: not given) */
     const char *coverage;            /* --coverage TOKENS */
+    const char *text;                /* --text FILE (inspect; "-" = stdin) */
+    int val_tokens;                  /* --val-tokens N (inspect; 0: not given) */
 } cli_options;
 
 /* Parses argv after the subcommand name. allowed is a string of option
@@ -87,5 +89,6 @@ int cmd_study(int argc, char **argv);
 int sweep_main(const char *command, const char *path, const cli_options *opt, int shard_k, int shard_n,
                char *out_dir_used, int *n_missing);
 int cmd_plot(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

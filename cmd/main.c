@@ -24,6 +24,7 @@ static const char USAGE[] =
     "  fit    RUN_DIR         curve fits of a sweep's results.tsv into fit.json\n"
     "  plot   RUN_DIR         figures of a sweep (PNG, SVG and gnuplot scripts) in RUN_DIR/figures\n"
     "  bench  [CONFIG.yaml]   training throughput and MFU against this machine's SGEMM peak\n"
+    "  inspect RUN_DIR        what a trained model's Engram gate does on a text; Engram off\n"
     "\n"
     "CORPUS is kjv (default), gcide, or a path to a UTF-8 text file.\n"
     "Run 'engram-scale COMMAND --help' for a command's options.\n";
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         {"study", cmd_study},
         {"fit", cmd_fit},
         {"plot", cmd_plot},
+        {"inspect", cmd_inspect},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(command, commands[i].name) == 0)

@@ -68,6 +68,7 @@ int cmd_plan(int argc, char **argv)
             json_object_set_new(j, "tokens", json_real(r->tokens));
             json_object_set_new(j, "steps", json_integer(r->steps));
             json_object_set_new(j, "flops", json_real(r->flops));
+            json_object_set_new(j, "optimizer", json_string(config_optimizer_name(r->cfg.train.optimizer)));
             json_object_set_new(j, "est_seconds", json_real(r->est_seconds));
             json_object_set_new(j, "label", json_string(r->label));
             json_array_append_new(runs, j);

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   gcc pkg-config meson ninja-build
   libopenblas-dev libdnnl-dev libgsl-dev libyaml-dev libutf8proc-dev libjansson-dev zlib1g-dev libcmocka-dev
-  gnuplot-nox bible-kjv dict-gcide
+  gnuplot-nox bible-kjv dict-gcide jq
 )
 
 missing=()

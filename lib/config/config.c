@@ -52,6 +52,7 @@ static const char *const MEMORY_NAMES[] = {
 static const char *const GATE_NAMES[] = {[GATE_PAPER] = "paper", [GATE_SSQRT] = "ssqrt", [GATE_OFF] = "off", NULL};
 static const char *const PRECISION_NAMES[] = {[PRECISION_FP32] = "fp32", [PRECISION_BF16] = "bf16", NULL};
 static const char *const GEMM_NAMES[] = {[GEMM_ONEDNN] = "onednn", [GEMM_OPENBLAS] = "openblas", NULL};
+static const char *const OPTIMIZER_NAMES[] = {[OPTIMIZER_ADAMW] = "adamw", [OPTIMIZER_MUON] = "muon", NULL};
 
 enum { LIST_MAX = 64 }; /* the largest list capacity a key may have */
 _Static_assert((int)ENGRAM_MAX_ORDERS <= (int)LIST_MAX && (int)ENGRAM_MAX_LAYERS <= (int)LIST_MAX, "raise LIST_MAX");
@@ -107,7 +108,10 @@ static const config_key KEYS[] = {
     NUM("train.lr", KEY_DOUBLE, train.lr, 0, 1, 10, 0, 3e-3, "peak learning rate"),
     CLOSED("train.min_lr_ratio", KEY_DOUBLE, train.min_lr_ratio, 0, 1, 0.1, "final lr / peak lr (cosine)"),
     CLOSED("train.warmup", KEY_LONG, train.warmup, 0, INFINITY, 50, "linear warmup steps"),
-    CLOSED("train.weight_decay", KEY_DOUBLE, train.weight_decay, 0, 10, 0.1, "AdamW decoupled weight decay"),
+    ENUM("train.optimizer", train.optimizer, OPTIMIZER_NAMES, OPTIMIZER_ADAMW,
+         "adamw | muon (Muon on the backbone matrices, AdamW on the rest)"),
+    NUM("train.muon_momentum", KEY_DOUBLE, train.muon_momentum, 0, 1, 1, 1, 0.95, "Muon's momentum (Nesterov)"),
+    CLOSED("train.weight_decay", KEY_DOUBLE, train.weight_decay, 0, 10, 0.1, "decoupled weight decay (AdamW, Muon)"),
     NUM("train.beta1", KEY_DOUBLE, train.beta1, 0, 0, 1, 1, 0.9, "Adam beta1"),
     NUM("train.beta2", KEY_DOUBLE, train.beta2, 0, 0, 1, 1, 0.95, "Adam beta2"),
     NUM("train.eps", KEY_DOUBLE, train.eps, 0, 1, 1, 1, 1e-8, "Adam epsilon"),
@@ -828,6 +832,11 @@ long config_total_steps(const run_config *cfg)
     if (cfg->train.tokens > 0)
         return (long)ceil(cfg->train.tokens / ((double)cfg->train.batch * cfg->model.seq_len));
     return cfg->train.steps;
+}
+
+const char *config_optimizer_name(int optimizer)
+{
+    return optimizer >= OPTIMIZER_ADAMW && optimizer <= OPTIMIZER_MUON ? OPTIMIZER_NAMES[optimizer] : "?";
 }
 
 const char *config_memory_name(int memory)

@@ -23,6 +23,7 @@ typedef enum { GATE_PAPER, GATE_SSQRT, GATE_OFF } engram_gate;
 /* Values equal to es_precision and es_gemm_library of core/parallel.h. */
 typedef enum { PRECISION_FP32, PRECISION_BF16 } train_precision;
 typedef enum { GEMM_ONEDNN, GEMM_OPENBLAS } train_gemm;
+typedef enum { OPTIMIZER_ADAMW, OPTIMIZER_MUON } optimizer_kind;
 enum { ENGRAM_MAX_ORDERS = 8, ENGRAM_MAX_LAYERS = 16 };
 
 typedef struct {
@@ -70,7 +71,9 @@ typedef struct {
     double lr;              /* peak learning rate */
     double min_lr_ratio;    /* final lr = lr * min_lr_ratio (cosine decay) */
     long warmup;            /* linear warmup steps */
-    double weight_decay;    /* AdamW decoupled weight decay on matrices */
+    int optimizer;          /* optimizer_kind: adamw | muon (Muon on the backbone matrices, train/muon.h) */
+    double muon_momentum;   /* Muon's momentum beta (Nesterov) */
+    double weight_decay;    /* decoupled weight decay on matrices (AdamW's and Muon's) */
     double beta1, beta2, eps;
     double grad_clip;       /* global-norm clip; 0 = off */
     long eval_every;        /* steps between evals (and at the end) */
@@ -98,6 +101,8 @@ const char *config_memory_name(int memory);
 
 /* "fp32" or "bf16". */
 const char *config_precision_name(int precision);
+/* "adamw" or "muon". */
+const char *config_optimizer_name(int optimizer);
 
 /* Loads a config file on top of the defaults, applies the overrides
  * ("key.path=value", in order), checks every key, type and range, then the

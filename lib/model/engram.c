@@ -74,6 +74,10 @@ void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *
 {
     int N = L->N, C = L->C, H = L->H, W = L->W, De = L->De, T = L->T;
     float inv_sqrt_c = 1.0f / sqrtf((float)C);
+    if (L->off) {
+        memcpy(out, h, sizeof(float) * (size_t)N * C);
+        return;
+    }
 
     /* lookup: e[n] = the rows of all tables, side by side */
     es_prof_begin(PROF_ENGRAM);

@@ -24,6 +24,7 @@ typedef struct {
     int N, T, C, H, W, De;
     int gate_mode;   /* GATE_PAPER, GATE_SSQRT, GATE_OFF (config/config.h) */
     int conv_on, kernel, dilation;
+    int off;         /* inference switch (inspect, paper §6 "Engram off"): 1 = out = h, nothing computed */
     ngram_hasher hasher;
     sparse_table table;  /* [hasher.rows, W], owned */
 
@@ -58,7 +59,9 @@ int engram_layer_alloc(engram_layer *L, int N, int T, int C, int W, int gate_mod
 void engram_layer_free(engram_layer *L);
 
 /* out[N,C] = h + Engram(h, cids); out and h are distinct (backward needs
- * h). cids[N]: compressed ids. */
+ * h). cids[N]: compressed ids. After it, gate[N] holds the gate values and
+ * table.hit_row[N*H] the rows read (inspect's hooks). With L->off set,
+ * out = h and nothing else is computed (for evaluation only: no backward). */
 void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *cids);
 
 /* dh[N,C] += the gradient through the gate's query (the identity path of

@@ -523,6 +523,9 @@ static void put_model(FILE *f, const report_ctx *c)
     const train_config *t = &b->train;
     fprintf(f, "- Training: batch %d x %d tokens, peak lr %g, warmup %ld steps, weight decay %g\n", t->batch,
             m->seq_len, t->lr, t->warmup, t->weight_decay);
+    /* the requested precision; each run.yaml holds the one resolved for its CPU */
+    fprintf(f, "- Matrix products: %s, %s; optimizer %s\n", config_precision_name(t->precision),
+            t->gemm == GEMM_OPENBLAS ? "OpenBLAS" : "oneDNN", config_optimizer_name(t->optimizer));
 }
 
 /* Counts against the plan; lists missing runs. Returns the missing count. */

@@ -61,6 +61,7 @@ int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps,
     int B = cfg->train.batch, T = cfg->model.seq_len;
     model *m = NULL;
     adamw *opt = NULL;
+    muon *mu = NULL;
     batch_loader *bl = NULL;
     int32_t *inputs = es_calloc((size_t)B * T, sizeof(int32_t)), *targets = es_calloc((size_t)B * T, sizeof(int32_t));
     double *times = es_calloc((size_t)steps, sizeof(double));
@@ -70,6 +71,8 @@ int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps,
     if (!rc)
         rc = adamw_new(m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
                        &opt);
+    if (!rc && cfg->train.optimizer == OPTIMIZER_MUON)
+        rc = muon_new(m, cfg->train.muon_momentum, cfg->train.weight_decay, &mu);
     if (!rc)
         rc = batch_loader_new(ds->train, ds->n_train, B, T, cfg->train.seed, &bl);
     if (!rc) {
@@ -83,12 +86,12 @@ int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps,
         double bf16_before = bench_gemm_peak(1024, 5, ES_PRECISION_BF16);
         /* a small constant lr keeps the timed steps those of real training */
         for (int s = 0; s < warmup; s++)
-            train_step(m, opt, bl, s, 1e-4, cfg->train.grad_clip, inputs, targets);
+            train_step(m, opt, mu, bl, s, 1e-4, cfg->train.grad_clip, inputs, targets);
         es_prof_reset();
         double total = 0.0;
         for (int s = 0; s < steps; s++) {
             double t0 = es_seconds();
-            train_step(m, opt, bl, warmup + s, 1e-4, cfg->train.grad_clip, inputs, targets);
+            train_step(m, opt, mu, bl, warmup + s, 1e-4, cfg->train.grad_clip, inputs, targets);
             times[s] = es_seconds() - t0;
             total += times[s];
         }
@@ -113,6 +116,7 @@ int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps,
     }
     batch_loader_free(bl);
     adamw_free(opt);
+    muon_free(mu);
     model_free(m);
     free(inputs);
     free(targets);

@@ -56,7 +56,7 @@ static void sparse_adam_step(sparse_table *t, float b1, float b2, float eps, flo
     }
 }
 
-void adamw_step(adamw *opt, model *m, double lr)
+void adamw_step(adamw *opt, model *m, double lr, const unsigned char *skip)
 {
     opt->t++;
     float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
@@ -64,6 +64,8 @@ void adamw_step(adamw *opt, model *m, double lr)
     float c2 = (float)(1.0 / (1.0 - pow(opt->beta2, (double)opt->t)));
     float flr = (float)lr;
     for (int i = 0; i < m->n_tensors; i++) {
+        if (skip && skip[i])
+            continue;
         param_tensor *t = &m->tensors[i];
         size_t offset = (size_t)(t->data - m->params);
         float *p = t->data, *g = t->grad, *mm = opt->m + offset, *vv = opt->v + offset;

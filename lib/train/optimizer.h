@@ -19,11 +19,12 @@ typedef struct {
 int adamw_new(size_t n, double beta1, double beta2, double eps, double weight_decay, adamw **out);
 void adamw_free(adamw *opt);
 
-/* One step over every tensor of the model at learning rate lr; weight
- * decay only where tensor.decay is set. The row-sparse tables take a lazy
+/* One step over every tensor of the model at learning rate lr, except
+ * those with skip[i] set (skip: [model.n_tensors] or NULL; the tensors
+ * Muon updates, train/muon.h); weight decay only where tensor.decay is set. The row-sparse tables take a lazy
  * Adam step on the rows the batch hit, at lr * model.engram.lr_mult with
  * model.engram.weight_decay, using the same step count and betas. */
-void adamw_step(adamw *opt, model *m, double lr);
+void adamw_step(adamw *opt, model *m, double lr, const unsigned char *skip);
 
 /* The L2 norm of all gradients, the tables' summed row gradients included
  * (summed in double, fixed order). */

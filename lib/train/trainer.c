@@ -181,6 +181,7 @@ static int truncate_log(const char *path, long step)
 typedef struct {
     model *m;
     adamw *opt;
+    muon *muon; /* NULL unless train.optimizer is muon */
     batch_loader *train, *val;
     int32_t *inputs, *targets;
     FILE *log;
@@ -191,6 +192,7 @@ static void parts_free(run_parts *p)
 {
     model_free(p->m);
     adamw_free(p->opt);
+    muon_free(p->muon);
     batch_loader_free(p->train);
     batch_loader_free(p->val);
     free(p->inputs);
@@ -204,7 +206,7 @@ static int save_checkpoint(const char *path, run_parts *p, const train_state *st
 {
     size_t n = p->m->n_params * sizeof(float);
     const model *m = p->m;
-    checkpoint_section sections[6 + 3 * (ENGRAM_MAX_LAYERS + 1)];
+    checkpoint_section sections[7 + 3 * (ENGRAM_MAX_LAYERS + 1)];
     char names[3 * (ENGRAM_MAX_LAYERS + 1)][32];
     int count = 0;
     sections[count++] = (checkpoint_section){"config", p->identity, strlen(p->identity)};
@@ -212,6 +214,8 @@ static int save_checkpoint(const char *path, run_parts *p, const train_state *st
     sections[count++] = (checkpoint_section){"params", m->params, n};
     sections[count++] = (checkpoint_section){"adam.m", p->opt->m, n};
     sections[count++] = (checkpoint_section){"adam.v", p->opt->v, n};
+    if (p->muon)
+        sections[count++] = (checkpoint_section){"muon.momentum", p->muon->momentum, n};
     if (m->moe_bias)
         sections[count++] = (checkpoint_section){
             "moe.bias", m->moe_bias, sizeof(float) * (size_t)m->cfg.n_layers * (size_t)m->cfg.moe.experts};
@@ -251,6 +255,8 @@ static int load_checkpoint(const char *path, run_parts *p, train_state *st)
         rc = checkpoint_read(ck, "adam.m", p->opt->m, bytes);
     if (!rc)
         rc = checkpoint_read(ck, "adam.v", p->opt->v, bytes);
+    if (!rc && p->muon)
+        rc = checkpoint_read(ck, "muon.momentum", p->muon->momentum, bytes);
     if (!rc && p->m->moe_bias)
         rc = checkpoint_read(ck, "moe.bias", p->m->moe_bias,
                              sizeof(float) * (size_t)p->m->cfg.n_layers * (size_t)p->m->cfg.moe.experts);
@@ -270,8 +276,8 @@ static int load_checkpoint(const char *path, run_parts *p, train_state *st)
     return rc;
 }
 
-double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
-                  int32_t *targets)
+double train_step(model *m, adamw *opt, muon *mu, batch_loader *bl, long step, double lr, double clip,
+                  int32_t *inputs, int32_t *targets)
 {
     batch_loader_train(bl, step, inputs, targets);
     model_zero_grad(m);
@@ -281,7 +287,9 @@ double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, 
     model_backward(m);
     es_prof_begin(PROF_OPTIMIZER);
     grad_clip(m, clip);
-    adamw_step(opt, m, lr);
+    if (mu)
+        muon_step(mu, m, lr);
+    adamw_step(opt, m, lr, mu ? mu->owns : NULL);
     es_prof_end(PROF_OPTIMIZER);
     es_prof_begin(PROF_ROUTING);
     model_after_step(m);
@@ -391,6 +399,8 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
     if ((rc = model_new(&cfg->model, ds->vocab, ds->compress_map, ds->compressed_vocab, B, T, cfg->train.seed, &p.m)) ||
         (rc = adamw_new(p.m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
                         &p.opt)) ||
+        (cfg->train.optimizer == OPTIMIZER_MUON &&
+         (rc = muon_new(p.m, cfg->train.muon_momentum, cfg->train.weight_decay, &p.muon))) ||
         (rc = batch_loader_new(ds->train, ds->n_train, B, T, cfg->train.seed, &p.train)) ||
         (rc = batch_loader_new(ds->val, ds->n_val, B, T, 0, &p.val))) {
         parts_free(&p);
@@ -452,7 +462,7 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
             return rc ? rc : es_error(ES_ESTATE, "interrupted at step %ld; continue with --resume", step);
         }
         lr = lr_schedule(step, total, cfg->train.warmup, cfg->train.lr, cfg->train.min_lr_ratio);
-        double loss = train_step(p.m, p.opt, p.train, step, lr, cfg->train.grad_clip, p.inputs, p.targets);
+        double loss = train_step(p.m, p.opt, p.muon, p.train, step, lr, cfg->train.grad_clip, p.inputs, p.targets);
         if (step == 0)
             st.initial_loss = loss;
         if (!isfinite(loss) || loss > cfg->train.diverge_factor * st.initial_loss) {

@@ -1,5 +1,5 @@
 /* The training loop of one run: batches, forward/backward, clipping,
- * AdamW with the schedule, periodic evaluation, log.tsv, checkpoints,
+ * AdamW (or Muon and AdamW) with the schedule, periodic evaluation, log.tsv, checkpoints,
  * divergence detection, and bit-identical resume.
  *
  * A run folder holds
@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "config/config.h"
+#include "train/muon.h"
 #include "train/optimizer.h"
 
 typedef struct {
@@ -82,9 +83,10 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
               train_result *result);
 
 /* One step on the training batch of `step`: forward, backward, clipping,
- * AdamW at lr, MoE balancing. Returns the loss (a non-finite loss makes no
- * update). */
-double train_step(model *m, adamw *opt, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
+ * Muon on its matrices (mu, NULL when train.optimizer is adamw) and AdamW
+ * on the rest at lr, MoE balancing. Returns the loss (a non-finite loss
+ * makes no update). */
+double train_step(model *m, adamw *opt, muon *mu, batch_loader *bl, long step, double lr, double clip, int32_t *inputs,
                   int32_t *targets);
 
 /* The steps done by the checkpoint in out_dir: 0 if it has none; an error

@@ -100,6 +100,8 @@ static void test_defaults(void **state)
     assert_true(cfg.train.min_lr_ratio == 0.1);
     assert_int_equal(cfg.train.warmup, 50);
     assert_true(cfg.train.weight_decay == 0.1);
+    assert_int_equal(cfg.train.optimizer, OPTIMIZER_ADAMW);
+    assert_true(cfg.train.muon_momentum == 0.95);
     assert_true(cfg.train.beta1 == 0.9);
     assert_true(cfg.train.beta2 == 0.95);
     assert_true(cfg.train.eps == 1e-8);
@@ -166,6 +168,8 @@ static const char FULL[] = "name: full-run.1\n"
                            "  lr: 1e-3\n"
                            "  min_lr_ratio: 0\n"
                            "  warmup: 1e3\n"
+                           "  optimizer: muon\n"
+                           "  muon_momentum: 0.9\n"
                            "  weight_decay: 0.05\n"
                            "  beta1: 0.8\n"
                            "  beta2: 0.99\n"
@@ -227,6 +231,8 @@ static void test_full_file_sets_every_key(void **state)
     assert_true(cfg.train.min_lr_ratio == 0.0);
     assert_int_equal(cfg.train.warmup, 1000);
     assert_true(cfg.train.weight_decay == 0.05);
+    assert_int_equal(cfg.train.optimizer, OPTIMIZER_MUON);
+    assert_true(cfg.train.muon_momentum == 0.9);
     assert_true(cfg.train.beta1 == 0.8);
     assert_true(cfg.train.beta2 == 0.99);
     assert_true(cfg.train.eps == 1e-10);
@@ -416,6 +422,15 @@ static void test_memory_errors(void **state)
                  "did you mean 'engram'?");
     expect_error(state, "model:\n  engram:\n    gate: sigmoid\n", NULL, ES_ECONFIG,
                  "small.yaml:3: model.engram.gate: expected one of paper, ssqrt, off, got 'sigmoid'", NULL);
+    /* the optimizer and Muon's momentum */
+    expect_error(state, "train:\n  optimizer: sgd\n", NULL, ES_ECONFIG,
+                 "small.yaml:2: train.optimizer: expected one of adamw, muon, got 'sgd'", NULL);
+    expect_error(state, "train:\n  lr: 1e-3\n", "train.optimizer=Muon", ES_ECONFIG, "train.optimizer",
+                 "did you mean 'muon'?");
+    expect_error(state, "train:\n  optimizer: muon\n  muon_momentum: 1\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: train.muon_momentum = 1 is out of range (0, 1)", NULL);
+    expect_error(state, "train:\n  muon_momentum: 0\n", NULL, ES_ECONFIG,
+                 "train.muon_momentum = 0 is out of range (0, 1)", NULL);
     assert_null(strstr(es_error_message(), "did you mean"));
     expect_error(state, "model:\n  memory: [engram]\n", NULL, ES_ECONFIG,
                  "small.yaml:2: model.memory: expected one of none, engram, overencoding, got a list", NULL);
@@ -655,7 +670,7 @@ static void test_write_round_trip(void **state)
                           "model.moe.experts", "model.moe.top_k", "model.moe.shared", "model.moe.expert_hidden",
                           "model.moe.bias_rate", "model.moe.aux_loss", "model.moe.route_scale", "train.seed",
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
-                          "train.min_lr_ratio", "train.warmup", "train.weight_decay", "train.beta1", "train.beta2",
+                          "train.min_lr_ratio", "train.warmup", "train.optimizer", "train.muon_momentum", "train.weight_decay", "train.beta1", "train.beta2",
                           "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
                           "train.checkpoint_every", "train.threads", "train.precision", "train.gemm",
                           "train.diverge_factor", "model.memory",
@@ -678,6 +693,7 @@ static void test_write_round_trip(void **state)
     assert_string_equal(ytree_get(root, "model.engram.conv")->value, "true");
     assert_string_equal(ytree_get(root, "train.precision")->value, "bf16");
     assert_string_equal(ytree_get(root, "train.gemm")->value, "onednn");
+    assert_string_equal(ytree_get(root, "train.optimizer")->value, "adamw");
     assert_int_equal(ytree_get(root, "train")->n_items, 20);
     assert_int_equal(root->n_items, 6);
     ytree_free(root);

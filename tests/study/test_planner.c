@@ -112,6 +112,25 @@ static void test_memory_and_grid_plans(void **state)
     assert_int_equal(p->runs[3].cfg.model.engram.gate, GATE_OFF);
     assert_int_equal(p->runs[3].cfg.model.engram.heads, 4);
     plan_free(p);
+    /* a grid over the optimizer: plan.tsv records each run's */
+    const char *opt[] = {"sweep={kind: grid, budget: 2e12, variants: [{label: baseline}, {label: muon, set: "
+                         "{train.optimizer: muon}}], seeds: [1]}"};
+    p = plan_with(opt, 1, ES_OK);
+    assert_int_equal(p->n_runs, 2);
+    assert_int_equal(p->runs[1].cfg.train.optimizer, OPTIMIZER_MUON);
+    char path[256];
+    snprintf(path, sizeof path, "%s/plan.tsv", tmpdir);
+    assert_int_equal(plan_write_tsv(p, path), ES_OK);
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "\tflops\toptimizer\test_seconds\tlabel\n"));
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "\tadamw\t"));
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "\tmuon\t"));
+    fclose(f);
+    plan_free(p);
 }
 
 static void test_planning_errors(void **state)

@@ -23,7 +23,7 @@
 #include "study/results.h"
 
 static const char PLAN_HEADER[] = "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\t"
-                                  "tokens\tsteps\tflops\test_seconds\tlabel\n";
+                                  "tokens\tsteps\tflops\toptimizer\test_seconds\tlabel\n";
 
 static void write_text(const char *dir, const char *name, const char *text)
 {
@@ -78,7 +78,7 @@ static void make_allocation_dir(char *dir, size_t size)
             snprintf(id, sizeof id, "C1e12-rho%.4f-s%d", rhos[r], s);
             int experts = 2 + (int)(rhos[r] * 60);
             long slots = (long)((1 - rhos[r]) * 100000);
-            snprintf(line, sizeof line, "%s\t1e+12\t%g\t%d\tengram\t%d\t%ld\t1680000\t420000\t2.5e6\t4e5\t100\t1e12\t0.0\t-\n",
+            snprintf(line, sizeof line, "%s\t1e+12\t%g\t%d\tengram\t%d\t%ld\t1680000\t420000\t2.5e6\t4e5\t100\t1e12\tadamw\t0.0\t-\n",
                      id, rhos[r], s, experts, slots);
             strcat(plan, line);
             if (r == 3 && s == 2)
