@@ -7,7 +7,9 @@
  *   log.tsv         step tokens train_loss val_loss lr seconds load_max_mean
  *                   bias_min bias_max (one row per eval; the last three are the
  *                   MoE's worst-layer max/mean expert load over the steps since
- *                   the previous eval and the balancing-bias range, nan if dense)
+ *                   the previous eval and the balancing-bias range, nan if dense),
+ *                   and for a mixture corpus one val_loss_<source> column per
+ *                   source (also in result.json as val_loss_sources)
  *   checkpoint.bin  the state after the last checkpointed step
  *   result.json     written last, when the run has finished or diverged
  * lib/ prints nothing: progress goes through the hooks. */
@@ -60,6 +62,10 @@ typedef struct {
     double best_val_loss;
     double train_loss;   /* mean over the steps since the previous eval */
     double seconds;      /* training wall time, across resumes */
+    /* a mixture (dataset n_sources > 1): the last eval's loss per source, in
+     * the order of ds->sources (see evaluate in trainer.c); else unused */
+    int n_sources;
+    double val_loss_sources[DATASET_MAX_SOURCES];
 } train_result;
 
 /* Trains cfg on ds into out_dir. resume: continue from out_dir's

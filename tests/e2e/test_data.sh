@@ -26,6 +26,22 @@ if "$BIN" data --out "$WORK/data" --set tokenizer.vocab=512 --set 'corpus=[kjv-p
   else fail "mixture JSON: $(cat mix.json)"; fi
 else fail "mixture list: $(cat mix.err)"; fi
 
+# training on the mixture logs the validation loss per source; with
+# B*T = 128 dividing the 8192-token chunks of the interleaved validation
+# split, the overall loss is a mean over batches of the sources' ones
+CHECKS=$((CHECKS + 1))
+printf 'name: mix\ncorpus: [kjv-part.txt, {code.txt: 0.5}]\ndata_dir: %s/data\ntokenizer: {vocab: 512}\nmodel: {d_model: 32, layers: 1, heads: 2, seq_len: 32, ffn_hidden: 64}\ntrain: {batch: 4, steps: 20, eval_every: 10, eval_tokens: 0, threads: 1}\n' "$WORK" > mix.yaml
+if "$BIN" train mix.yaml --out run > train.out 2> train.err; then
+  header=$(head -1 run/log.tsv)
+  row=$(tail -1 run/log.tsv)
+  if [[ "$header" == *$'\tval_loss_kjv-part\tval_loss_code' ]] &&
+     echo "$row" | awk -F'\t' '{v = $4; a = $10; b = $11; lo = a < b ? a : b; hi = a < b ? b : a;
+                                exit !(NF == 11 && a > 0 && b > 0 && a != b && v >= lo - 1e-6 && v <= hi + 1e-6)}' &&
+     grep -q '"val_loss_sources"' run/result.json && grep -q '"code":' run/result.json; then
+    pass "per-source validation loss: $(echo "$row" | cut -f4,10,11)"
+  else fail "per-source validation loss: $header / $row / $(cat run/result.json)"; fi
+else fail "train on the mixture: $(cat train.err)"; fi
+
 expect_error "unknown corpus in a mixture" "unknown corpus 'linux-dox'" "$BIN" data "kjv-part.txt+linux-dox" --out "$WORK/data"
 expect_error "bad weight" "the weight of code.txt is '2'" "$BIN" data "kjv-part.txt+code.txt@2" --out "$WORK/data"
 expect_error "bad weight in a list" "corpus: the weight of code.txt is '0'" "$BIN" data --out "$WORK/data" --set 'corpus=[kjv-part.txt, {code.txt: 0}]'
