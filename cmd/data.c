@@ -15,11 +15,19 @@ static const char HELP[] =
     "usage: engram-scale data [CORPUS] [--out DIR] [--set tokenizer.vocab=N] [--force] [--json]\n"
     "                         [--coverage TOKENS]\n"
     "\n"
-    "Prepares CORPUS (kjv, gcide, or a UTF-8 text file): a held-out validation\n"
-    "split of every 20th block of 20 lines (5%), a byte-level BPE trained on the\n"
-    "training split, token files, Engram's compressed-id map, and the validation\n"
-    "cross-entropy of unigram and bigram count models, the floors a trained\n"
-    "model must beat. Results are cached under DIR/<name>/v<vocab>/ (DIR: data).\n"
+    "Prepares CORPUS (kjv, gcide, linux-doc, linux-src, or a UTF-8 text file):\n"
+    "a held-out validation split of every 20th block of 20 lines (5%), a\n"
+    "byte-level BPE trained on the training split (on an even 128 MiB sample of\n"
+    "it when it is larger), token files, Engram's compressed-id map, and the\n"
+    "validation cross-entropy of unigram and bigram count models, the floors a\n"
+    "trained model must beat. Results are cached under DIR/<name>/v<vocab>/\n"
+    "(DIR: data).\n"
+    "\n"
+    "A mixture is CORPUS joined by '+', each source optionally with a weight,\n"
+    "the share of its text kept (in a config: corpus: [gcide, kjv, linux-doc,\n"
+    "{linux-src: 0.1}]):  engram-scale data gcide+kjv+linux-doc+linux-src@0.1\n"
+    "Each source is split on its own; the validation tokens and floors are\n"
+    "printed per source.\n"
     "\n"
     "  --out DIR    cache root (default: data)\n"
     "  --set K=V    tokenizer.vocab, data_dir or corpus (as in a config file)\n"
@@ -121,6 +129,21 @@ int cmd_data(int argc, char **argv)
         json_object_set_new(o, "compression_ratio", json_real((double)ds->compressed_vocab / ds->vocab));
         json_object_set_new(o, "unigram_val_loss", json_real(ds->unigram_val_loss));
         json_object_set_new(o, "bigram_val_loss", json_real(ds->bigram_val_loss));
+        json_t *sources = json_array();
+        for (int i = 0; i < ds->n_sources; i++) {
+            const dataset_source *so = &ds->sources[i];
+            json_t *e = json_object();
+            json_object_set_new(e, "name", json_string(so->name));
+            json_object_set_new(e, "weight", json_real(so->weight));
+            json_object_set_new(e, "train_tokens", json_integer((json_int_t)so->n_train));
+            json_object_set_new(e, "val_tokens", json_integer((json_int_t)so->n_val));
+            json_object_set_new(e, "train_bytes", json_integer((json_int_t)so->train_bytes));
+            json_object_set_new(e, "val_bytes", json_integer((json_int_t)so->val_bytes));
+            json_object_set_new(e, "unigram_val_loss", json_real(so->unigram_val_loss));
+            json_object_set_new(e, "bigram_val_loss", json_real(so->bigram_val_loss));
+            json_array_append_new(sources, e);
+        }
+        json_object_set_new(o, "sources", sources);
         if (coverage)
             json_object_set(o, "coverage", coverage);
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
@@ -134,6 +157,15 @@ int cmd_data(int argc, char **argv)
                ds->compressed_vocab, 100.0 * (1.0 - (double)ds->compressed_vocab / ds->vocab));
         printf("val loss floors   unigram %.4f, bigram %.4f nats/token\n", ds->unigram_val_loss,
                ds->bigram_val_loss);
+        if (ds->n_sources > 1) {
+            printf("sources           %-12s %6s %12s %10s %8s %8s\n", "name", "weight", "train tok", "val tok",
+                   "unigram", "bigram");
+            for (int k = 0; k < ds->n_sources; k++) {
+                const dataset_source *so = &ds->sources[k];
+                printf("                  %-12s %6g %12zu %10zu %8.4f %8.4f\n", so->name, so->weight, so->n_train,
+                       so->n_val, so->unigram_val_loss, so->bigram_val_loss);
+            }
+        }
         size_t i;
         const json_t *e;
         json_array_foreach(json_object_get(coverage, "orders"), i, e)

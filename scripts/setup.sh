@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   gcc pkg-config meson ninja-build
-  libopenblas-dev libdnnl-dev libgsl-dev libyaml-dev libutf8proc-dev libjansson-dev zlib1g-dev libcmocka-dev
+  libopenblas-dev libdnnl-dev libgsl-dev libyaml-dev libutf8proc-dev libjansson-dev zlib1g-dev libarchive-dev libcmocka-dev
   gnuplot-nox bible-kjv dict-gcide jq
 )
 

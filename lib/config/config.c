@@ -60,7 +60,9 @@ _Static_assert((int)ENGRAM_MAX_ORDERS <= (int)LIST_MAX && (int)ENGRAM_MAX_LAYERS
 /* Sections must be contiguous and in nesting order: config_write relies on it. */
 static const config_key KEYS[] = {
     STR("name", name, "run", "run name; names the run folder ([A-Za-z0-9._-])"),
-    STR("corpus", corpus, "kjv", "\"kjv\", \"gcide\" or a path to a UTF-8 text file"),
+    STR("corpus", corpus, "kjv",
+        "kjv, gcide, linux-doc, linux-src, a path to a UTF-8 text file, or a mixture: a list of these, "
+        "each optionally {name: weight}, weight in (0, 1] the share of its text kept"),
     STR("data_dir", data_dir, "data", "cache root for tokenizers and token files"),
     CLOSED("tokenizer.vocab", KEY_INT, vocab, 256, 65536, 4096, "BPE vocabulary size"),
 
@@ -502,6 +504,53 @@ static int list_apply(const config_key *k, const ynode *n, run_config *cfg)
     return ES_OK;
 }
 
+/* corpus as a YAML list, a mixture: [gcide, kjv, {linux-src: 0.1}], each
+ * item a corpus name or path, or a one-key map of name to weight, the share
+ * of that source's text kept, in (0, 1]. Stored as the corpus string
+ * "gcide+kjv+linux-src@0.1" that lib/data reads (data/corpus.h). */
+static int corpus_list_apply(const config_key *k, const ynode *n, run_config *cfg)
+{
+    char at[600], out[CONFIG_STRING_MAX] = "";
+    size_t used = 0;
+    if (n->n_items == 0)
+        return es_error(ES_ECONFIG, "%s: %s: the list of corpora is empty", ytree_where(n, at, sizeof at), k->path);
+    for (size_t i = 0; i < n->n_items; i++) {
+        const ynode *item = n->items[i], *name_node = item;
+        const char *name = NULL;
+        double w = 1;
+        if (item->kind == YNODE_SCALAR) {
+            name = item->value;
+        } else if (item->kind == YNODE_MAP && item->n_items == 1 && item->items[0]->kind == YNODE_SCALAR) {
+            const ynode *wn = item->items[0];
+            name = wn->key;
+            name_node = wn;
+            char *end;
+            errno = 0;
+            w = strtod(wn->value, &end);
+            if (end == wn->value || *end || errno || !(w > 0 && w <= 1))
+                return es_error(ES_ECONFIG, "%s: %s: the weight of %s is '%s', expected a number in (0, 1] (the "
+                                            "share of its text kept)",
+                                ytree_where(wn, at, sizeof at), k->path, name, wn->value);
+        } else {
+            return es_error(ES_ECONFIG, "%s: %s: item %zu: expected a corpus name or {name: weight}, got %s",
+                            ytree_where(item, at, sizeof at), k->path, i + 1, kind_name(item));
+        }
+        if (!name[0] || strpbrk(name, "+@"))
+            return es_error(ES_ECONFIG, "%s: %s: item %zu: '%s' is not a corpus name ('+' and '@' are reserved)",
+                            ytree_where(name_node, at, sizeof at), k->path, i + 1, name);
+        char weight[40] = "";
+        if (w != 1)
+            snprintf(weight, sizeof weight, "@%g", w);
+        int len = snprintf(out + used, sizeof out - used, "%s%s%s", i ? "+" : "", name, weight);
+        if (len < 0 || (size_t)len >= sizeof out - used)
+            return es_error(ES_ECONFIG, "%s: %s: the mixture is longer than %zu characters",
+                            ytree_where(n, at, sizeof at), k->path, sizeof out - 1);
+        used += (size_t)len;
+    }
+    set_string(cfg, k, out);
+    return ES_OK;
+}
+
 /* Sets one leaf from its node, checking kind, syntax and range. */
 static int key_apply(const config_key *k, const ynode *n, run_config *cfg)
 {
@@ -514,6 +563,8 @@ static int key_apply(const config_key *k, const ynode *n, run_config *cfg)
     case KEY_INT_LIST:
         return list_apply(k, n, cfg);
     case KEY_STRING:
+        if (n->kind == YNODE_SEQ && strcmp(k->path, "corpus") == 0)
+            return corpus_list_apply(k, n, cfg);
         if (n->kind != YNODE_SCALAR)
             return es_error(ES_ECONFIG, "%s: %s: expected a string, got %s", ytree_where(n, at, sizeof at), k->path,
                             kind_name(n));

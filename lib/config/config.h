@@ -87,7 +87,9 @@ typedef struct {
 
 typedef struct {
     char name[128];
-    char corpus[CONFIG_STRING_MAX];    /* "kjv", "gcide", or a path to a UTF-8 text file */
+    char corpus[CONFIG_STRING_MAX];    /* "kjv", "gcide", "linux-doc", "linux-src", a path to a UTF-8 text
+                                          file, or a mixture "gcide+kjv+linux-src@0.1" (data/corpus.h),
+                                          written in YAML as a list [gcide, kjv, {linux-src: 0.1}] */
     char data_dir[CONFIG_STRING_MAX];  /* cache root, default "data" */
     int vocab;                         /* BPE vocabulary size */
     model_config model;

@@ -4,10 +4,15 @@
 
 #include "core/error.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
@@ -170,6 +175,25 @@ static int append_codepoint(buffer *b, unsigned int cp)
     return buffer_append(b, u, n);
 }
 
+/* Appends s[0..n) as UTF-8, reading every byte that is not part of a valid
+ * UTF-8 sequence as Windows-1252 (Latin-1 above 0x9F). */
+static int append_repaired(buffer *b, const char *s, size_t n)
+{
+    size_t k = 0;
+    int rc = ES_OK;
+    while (k < n && !rc) {
+        size_t bad;
+        if (utf8_valid(s + k, n - k, &bad))
+            return buffer_append(b, s + k, n - k);
+        rc = buffer_append(b, s + k, bad);
+        unsigned char c = (unsigned char)s[k + bad];
+        if (!rc)
+            rc = append_codepoint(b, c < 0xA0 ? cp1252_high[c - 0x80] : c);
+        k += bad + 1;
+    }
+    return rc;
+}
+
 /* A dictd headword line: no indentation, then "word \pronunciation\". */
 static int is_headword_line(const char *s, size_t n)
 {
@@ -235,19 +259,7 @@ static int read_gcide(char **text, size_t *len)
             continue;
         }
         blank_run = 0;
-        size_t k = 0;
-        while (k < end && !rc) {
-            size_t bad;
-            if (utf8_valid(line + k, end - k, &bad)) {
-                rc = buffer_append(&b, line + k, end - k);
-                break;
-            }
-            rc = buffer_append(&b, line + k, bad);
-            unsigned char c = (unsigned char)line[k + bad];
-            if (!rc)
-                rc = append_codepoint(&b, c < 0xA0 ? cp1252_high[c - 0x80] : c);
-            k += bad + 1;
-        }
+        rc = append_repaired(&b, line, end);
         if (!rc)
             rc = buffer_append(&b, "\n", 1);
     }
@@ -260,6 +272,239 @@ static int read_gcide(char **text, size_t *len)
     }
     *text = b.p;
     *len = b.n;
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Source files of the Linux corpora: each file's text is appended whole,
+ * followed by a newline if it lacks one. A file holding a NUL byte is not
+ * text and is skipped; stray non-UTF-8 bytes (Latin-1 in old comments) are
+ * read as Windows-1252, as in gcide. */
+
+static int append_source_file(buffer *b, const char *s, size_t n, size_t *files)
+{
+    if (n == 0 || memchr(s, '\0', n))
+        return ES_OK;
+    int rc = append_repaired(b, s, n);
+    if (!rc && s[n - 1] != '\n')
+        rc = buffer_append(b, "\n", 1);
+    if (!rc)
+        (*files)++;
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+typedef struct {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
+static void path_list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->paths[i]);
+    free(l->paths);
+}
+
+/* Every regular file under dir (symbolic links not followed) whose name
+ * ends in ".rst" or ".rst.gz". */
+static int collect_rst(const char *dir, path_list *l)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return es_error(ES_EIO, "cannot open folder %s: %s", dir, strerror(errno));
+    int rc = ES_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = malloc(n);
+        if (!path) {
+            rc = es_error(ES_ENOMEM, "cannot allocate a path under %s", dir);
+            break;
+        }
+        snprintf(path, n, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0) {
+            rc = es_error(ES_EIO, "cannot stat %s: %s", path, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = collect_rst(path, l);
+        } else if (S_ISREG(st.st_mode) && (ends_with(path, ".rst") || ends_with(path, ".rst.gz"))) {
+            if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 256;
+                char **p = realloc(l->paths, cap * sizeof *p);
+                if (!p) {
+                    rc = es_error(ES_ENOMEM, "cannot list %zu files under %s", cap, dir);
+                } else {
+                    l->paths = p;
+                    l->cap = cap;
+                }
+            }
+            if (!rc) {
+                l->paths[l->n++] = path;
+                path = NULL;
+            }
+        }
+        free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int corpus_read_rst_tree(const char *root, const char *package, char **text, size_t *len,
+                         size_t *n_files)
+{
+    *text = NULL;
+    *len = 0;
+    *n_files = 0;
+    struct stat st;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+        return es_error(ES_EMISSING, "this corpus needs the Debian package %s: apt-get install %s (%s: %s)",
+                        package, package, root, errno ? strerror(errno) : "not a folder");
+    path_list l = {0};
+    int rc = collect_rst(root, &l);
+    if (!rc)
+        qsort(l.paths, l.n, sizeof *l.paths, compare_paths);
+    buffer b = {0}, raw = {0};
+    for (size_t i = 0; i < l.n && !rc; i++) {
+        errno = 0;
+        gzFile gz = gzopen(l.paths[i], "rb"); /* reads plain files as they are */
+        if (!gz) {
+            rc = es_error(ES_EIO, "cannot open %s: %s", l.paths[i], strerror(errno ? errno : ENOMEM));
+            break;
+        }
+        raw.n = 0;
+        for (;;) {
+            if ((rc = buffer_reserve(&raw, 1 << 16)))
+                break;
+            int n = gzread(gz, raw.p + raw.n, 1 << 16);
+            if (n < 0) {
+                int zerr;
+                rc = es_error(ES_EIO, "cannot read %s: %s", l.paths[i], gzerror(gz, &zerr));
+                break;
+            }
+            if (n == 0)
+                break;
+            raw.n += (size_t)n;
+        }
+        gzclose(gz);
+        if (!rc)
+            rc = append_source_file(&b, raw.p, raw.n, n_files);
+    }
+    free(raw.p);
+    if (!rc && b.n == 0)
+        rc = es_error(ES_EDATA, "%s: no .rst or .rst.gz file with text found", root);
+    path_list_free(&l);
+    if (rc) {
+        free(b.p);
+        *n_files = 0;
+        return rc;
+    }
+    *text = b.p;
+    *len = b.n;
+    return ES_OK;
+}
+
+int corpus_read_c_tarball(const char *path, const char *package, size_t max_file_bytes, char **text,
+                          size_t *len, size_t *n_files)
+{
+    *text = NULL;
+    *len = 0;
+    *n_files = 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return es_error(ES_EMISSING, "this corpus needs the Debian package %s: apt-get install %s (%s: %s)",
+                        package, package, path, strerror(errno));
+    struct archive *a = archive_read_new();
+    if (!a)
+        return es_error(ES_ENOMEM, "cannot allocate an archive reader for %s", path);
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    int rc = ES_OK;
+    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+        rc = es_error(ES_EDATA, "cannot read %s: %s", path, archive_error_string(a));
+        archive_read_free(a);
+        return rc;
+    }
+    buffer b = {0}, raw = {0};
+    struct archive_entry *e;
+    for (;;) {
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+            rc = es_error(ES_EDATA, "cannot read %s: %s", path, archive_error_string(a));
+            break;
+        }
+        const char *name = archive_entry_pathname(e);
+        la_int64_t size = archive_entry_size(e);
+        if (archive_entry_filetype(e) != AE_IFREG || !name || !(ends_with(name, ".c") || ends_with(name, ".h")) ||
+            size <= 0 || (size_t)size > max_file_bytes)
+            continue; /* the next header skips the data */
+        raw.n = 0;
+        if ((rc = buffer_reserve(&raw, (size_t)size)))
+            break;
+        while (raw.n < (size_t)size) {
+            la_ssize_t got = archive_read_data(a, raw.p + raw.n, (size_t)size - raw.n);
+            if (got < 0) {
+                rc = es_error(ES_EDATA, "cannot read %s in %s: %s", name, path, archive_error_string(a));
+                break;
+            }
+            if (got == 0)
+                break;
+            raw.n += (size_t)got;
+        }
+        if (rc)
+            break;
+        if (raw.n != (size_t)size) {
+            rc = es_error(ES_EDATA, "%s in %s: %zu of %lld bytes (truncated archive)", name, path, raw.n,
+                          (long long)size);
+            break;
+        }
+        if ((rc = append_source_file(&b, raw.p, raw.n, n_files)))
+            break;
+    }
+    archive_read_free(a);
+    free(raw.p);
+    if (!rc && b.n == 0)
+        rc = es_error(ES_EDATA, "%s: no .c or .h file of at most %zu bytes found", path, max_file_bytes);
+    if (rc) {
+        free(b.p);
+        *n_files = 0;
+        return rc;
+    }
+    *text = b.p;
+    *len = b.n;
+    return ES_OK;
+}
+
+static int read_linux_doc(char **text, size_t *len)
+{
+    size_t files;
+    int rc = corpus_read_rst_tree(LINUX_DOC_ROOT, LINUX_DOC_PACKAGE, text, len, &files);
+    if (rc)
+        return es_error_wrap(rc, "corpus linux-doc");
+    return ES_OK;
+}
+
+static int read_linux_src(char **text, size_t *len)
+{
+    size_t files;
+    int rc = corpus_read_c_tarball(LINUX_SRC_TARBALL, LINUX_SRC_PACKAGE, LINUX_SRC_MAX_FILE_BYTES, text, len,
+                                   &files);
+    if (rc)
+        return es_error_wrap(rc, "corpus linux-src");
     return ES_OK;
 }
 
@@ -299,6 +544,128 @@ static int read_file(const char *path, char **text, size_t *len)
     return ES_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Corpus strings: one corpus, or a mixture "a+b@w+...". */
+
+static const char *const BUILTIN[] = {"kjv", "gcide", "linux-doc", "linux-src", NULL};
+
+int corpus_is_builtin(const char *name)
+{
+    for (int i = 0; BUILTIN[i]; i++)
+        if (strcmp(name, BUILTIN[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int corpus_spec_parse(const char *spec, corpus_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!spec || !*spec)
+        return es_error(ES_EINVAL, "corpus name is empty");
+    if (file_exists(spec) || (!strchr(spec, '+') && !strchr(spec, '@'))) {
+        if (strlen(spec) >= sizeof out->parts[0])
+            return es_error(ES_EINVAL, "corpus '%.60s...' is longer than %zu characters", spec,
+                            sizeof out->parts[0] - 1);
+        out->n = 1;
+        snprintf(out->parts[0], sizeof out->parts[0], "%s", spec);
+        out->weights[0] = 1;
+    } else {
+        const char *p = spec;
+        for (;;) {
+            size_t n = strcspn(p, "+");
+            if (out->n == CORPUS_MAX_SOURCES)
+                return es_error(ES_EINVAL, "corpus '%s': more than %d sources", spec, CORPUS_MAX_SOURCES);
+            char part[512];
+            if (n == 0 || n >= sizeof part)
+                return es_error(ES_EINVAL, "corpus '%s': source %d is %s", spec, out->n + 1,
+                                n ? "too long" : "empty");
+            memcpy(part, p, n);
+            part[n] = '\0';
+            double w = 1;
+            char *at = strrchr(part, '@');
+            if (at && !file_exists(part)) {
+                char *end;
+                errno = 0;
+                w = strtod(at + 1, &end);
+                if (end == at + 1 || *end || errno || !(w > 0 && w <= 1))
+                    return es_error(ES_EINVAL,
+                                    "corpus '%s': the weight of %.*s is '%s', expected a number in (0, 1] "
+                                    "(the share of its text kept)",
+                                    spec, (int)(at - part), part, at + 1);
+                *at = '\0';
+                if (!part[0])
+                    return es_error(ES_EINVAL, "corpus '%s': source %d has a weight but no name", spec,
+                                    out->n + 1);
+            }
+            snprintf(out->parts[out->n], sizeof out->parts[0], "%s", part);
+            out->weights[out->n] = w;
+            out->n++;
+            if (!p[n])
+                break;
+            p += n + 1;
+        }
+    }
+    for (int i = 0; i < out->n; i++) {
+        const char *part = out->parts[i];
+        if (!corpus_is_builtin(part) && !file_exists(part) && !strchr(part, '/'))
+            return es_error(ES_EINVAL,
+                            "corpus '%s': unknown corpus '%s' (built-in: kjv, gcide, linux-doc, linux-src; "
+                            "or the path of a UTF-8 text file)",
+                            spec, part);
+        corpus_name(part, out->names[i], sizeof out->names[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(out->names[j], out->names[i]) == 0)
+                return es_error(ES_EINVAL, "corpus '%s': source '%s' appears twice", spec, out->names[i]);
+    }
+    return ES_OK;
+}
+
+void corpus_spec_name(const corpus_spec *spec, char *name, size_t size)
+{
+    if (size == 0)
+        return;
+    name[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < spec->n && used < size; i++) {
+        char w[32] = "";
+        if (spec->weights[i] != 1)
+            snprintf(w, sizeof w, "@%g", spec->weights[i]);
+        int n = snprintf(name + used, size - used, "%s%s%s", i ? "+" : "", spec->names[i], w);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+size_t corpus_subsample(char *text, size_t len, double weight, int unit_lines)
+{
+    if (weight >= 1 || unit_lines < 1)
+        return len;
+    size_t in = 0, out = 0, unit = 0;
+    while (in < len) {
+        /* the end of this unit of unit_lines lines */
+        size_t end = in;
+        for (int l = 0; l < unit_lines && end < len; l++) {
+            const char *nl = memchr(text + end, '\n', len - end);
+            end = nl ? (size_t)(nl - text) + 1 : len;
+        }
+        if (floor((double)(unit + 1) * weight) > floor((double)unit * weight)) {
+            memmove(text + out, text + in, end - in);
+            out += end - in;
+        }
+        in = end;
+        unit++;
+    }
+    text[out] = '\0';
+    return out;
+}
+
 int corpus_read(const char *name_or_path, char **text, size_t *len)
 {
     if (!name_or_path || !*name_or_path)
@@ -309,6 +676,14 @@ int corpus_read(const char *name_or_path, char **text, size_t *len)
         return read_kjv(text, len);
     if (strcmp(name_or_path, "gcide") == 0)
         return read_gcide(text, len);
+    if (strcmp(name_or_path, "linux-doc") == 0)
+        return read_linux_doc(text, len);
+    if (strcmp(name_or_path, "linux-src") == 0)
+        return read_linux_src(text, len);
+    if (!strchr(name_or_path, '/') && !file_exists(name_or_path))
+        return es_error(ES_EINVAL,
+                        "unknown corpus '%s' (built-in: kjv, gcide, linux-doc, linux-src; or the path of a "
+                        "UTF-8 text file)", name_or_path);
     return read_file(name_or_path, text, len);
 }
 
@@ -339,13 +714,24 @@ int corpus_split(const char *text, size_t len, int block_lines, int val_every,
         return es_error(ES_EINVAL, "corpus_split: block_lines = %d, must be >= 1", block_lines);
     if (val_every < 2)
         return es_error(ES_EINVAL, "corpus_split: val_every = %d, must be >= 2", val_every);
-    char *t = malloc(len + 1), *v = malloc(len + 1);
+    /* A first pass counts the validation bytes, so that a corpus of
+     * hundreds of MB is not allocated twice over. */
+    size_t nt = 0, nv = 0, line = 0, i = 0;
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i;
+        if ((line / (size_t)block_lines) % (size_t)val_every == (size_t)val_every - 1)
+            nv += n;
+        i += n;
+        line++;
+    }
+    char *t = malloc(len - nv + 1), *v = malloc(nv + 1);
     if (!t || !v) {
         free(t);
         free(v);
-        return es_error(ES_ENOMEM, "cannot allocate 2 x %zu bytes to split the corpus", len + 1);
+        return es_error(ES_ENOMEM, "cannot allocate %zu bytes to split the corpus", len + 2);
     }
-    size_t nt = 0, nv = 0, line = 0, i = 0;
+    nt = nv = line = i = 0;
     while (i < len) {
         const char *nl = memchr(text + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i;

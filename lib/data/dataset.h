@@ -6,6 +6,12 @@
  * processes ask at once (a lock file, files written to temporaries and
  * renamed). Files: tokenizer.bpe, train.bin, val.bin (int32 little-endian
  * ids), compress.bin, meta.json (counts, baselines, source).
+ * A mixture (corpus "a+b@w...", see data/corpus.h) is read source by source:
+ * each source is subsampled to its weight and split on its own, the
+ * training splits are concatenated in the order given, one tokenizer is
+ * trained on them, and meta.json lists every source's token ranges and
+ * validation floors ("sources"; caches written before it existed load as
+ * one source).
  * Every dataset_prepare() result has its dataset_free(). */
 #ifndef ES_DATA_DATASET_H
 #define ES_DATA_DATASET_H
@@ -15,8 +21,24 @@
 
 #include "data/bpe.h"
 
+/* One source of a corpus (a mixture has several, any other corpus one):
+ * its training tokens are train[train_offset .. train_offset + n_train);
+ * its n_val validation tokens are held out from that source's own text and
+ * laid out in val as dataset_val_source() says. */
 typedef struct {
-    char name[256];          /* corpus short name */
+    char name[256];          /* corpus_name() of the source */
+    double weight;           /* share of its text kept, (0, 1] */
+    size_t train_offset, n_train;
+    size_t n_val;
+    size_t train_bytes, val_bytes;
+    double unigram_val_loss; /* floors on this source's validation tokens */
+    double bigram_val_loss;
+} dataset_source;
+
+enum { DATASET_MAX_SOURCES = 8 };
+
+typedef struct {
+    char name[256];          /* corpus short name; a mixture's names joined by '+' */
     char dir[1024];          /* cache folder */
     bpe *tokenizer;          /* owned */
     int vocab;               /* bpe_vocab(tokenizer) */
@@ -29,7 +51,31 @@ typedef struct {
     double unigram_val_loss; /* add-one unigram cross-entropy on val, nats/token */
     double bigram_val_loss;  /* interpolated bigram cross-entropy on val, nats/token */
     size_t train_bytes, val_bytes;
+    int n_sources;           /* 1 unless the corpus is a mixture */
+    dataset_source sources[DATASET_MAX_SOURCES];
 } dataset;
+
+/* A mixture's validation tokens are interleaved in chunks of
+ * DATASET_VAL_CHUNK tokens, round robin over the sources that have tokens
+ * left (source order), so that any prefix of val, such as the one
+ * train.eval_tokens evaluates, holds every source alike until the smaller
+ * ones run out. The chunk is a multiple of every power-of-two seq_len up
+ * to 8192, so a validation window crosses into another source only with its
+ * last target. Training tokens stay in source order (batches are drawn
+ * from a permutation of all windows). */
+enum { DATASET_VAL_CHUNK = 8192 };
+
+/* The source (index into ds->sources) of validation token i < ds->n_val. */
+int dataset_val_source(const dataset *ds, size_t i);
+
+/* Copies source s's validation tokens, in order, into a heap array the
+ * caller frees. */
+int dataset_source_val(const dataset *ds, int s, int32_t **ids, size_t *n);
+
+/* The tokenizer of a training split larger than this is trained on an even
+ * sample of this many bytes of it (whole 400-line units); the token files
+ * still hold all of it. kjv and gcide are below the bound. */
+#define DATASET_BPE_SAMPLE_BYTES ((size_t)128 << 20)
 
 /* Held-out split used by prepare: blocks of DATASET_BLOCK_LINES lines,
  * every DATASET_VAL_EVERY-th block to validation (5%). */

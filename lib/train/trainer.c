@@ -83,19 +83,35 @@ static char *config_identity(const run_config *cfg)
     return text;
 }
 
-static double evaluate(model *m, batch_loader *val, long batches, int32_t *inputs, int32_t *targets)
+/* The mean validation loss over the eval batches. For a mixture
+ * (ds->n_sources > 1) per_source[s] gets the mean over the batches whose
+ * first token is source s's (NAN if none): exact when B*T divides
+ * DATASET_VAL_CHUNK, as with B = 16 and T = 128, since every batch then lies
+ * in one source's chunk of the interleaved validation split. */
+static double evaluate(model *m, batch_loader *val, long batches, int32_t *inputs, int32_t *targets,
+                       const dataset *ds, double *per_source)
 {
-    double total = 0.0;
+    double total = 0.0, sums[DATASET_MAX_SOURCES] = {0};
+    long counts[DATASET_MAX_SOURCES] = {0};
+    size_t per_batch = (size_t)val->B * (size_t)val->T;
     for (long i = 0; i < batches; i++) {
         batch_loader_eval(val, i, inputs, targets);
-        total += model_evaluate(m, inputs, targets);
+        double loss = model_evaluate(m, inputs, targets);
+        total += loss;
+        if (ds->n_sources > 1) {
+            int s = dataset_val_source(ds, (size_t)i * per_batch);
+            sums[s] += loss;
+            counts[s]++;
+        }
     }
+    for (int s = 0; s < ds->n_sources && ds->n_sources > 1; s++)
+        per_source[s] = counts[s] ? sums[s] / (double)counts[s] : NAN;
     return total / (double)batches;
 }
 
 static json_t *json_number_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
-static int write_result(const char *path, const train_result *r)
+static int write_result(const char *path, const train_result *r, const dataset *ds)
 {
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string(r->diverged ? "diverged" : "ok"));
@@ -107,6 +123,12 @@ static int write_result(const char *path, const train_result *r)
     json_object_set_new(o, "train_loss", json_number_or_null(r->train_loss));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     json_object_set_new(o, "precision", json_string(config_precision_name(r->precision)));
+    if (r->n_sources > 1) {
+        json_t *per = json_object();
+        for (int i = 0; i < r->n_sources; i++)
+            json_object_set_new(per, ds->sources[i].name, json_number_or_null(r->val_loss_sources[i]));
+        json_object_set_new(o, "val_loss_sources", per);
+    }
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     json_decref(o);
     if (!text)
@@ -323,6 +345,9 @@ int train_run(const run_config *cfg, const dataset *ds, const char *out_dir, int
               train_result *result)
 {
     memset(result, 0, sizeof *result);
+    result->n_sources = ds->n_sources;
+    for (int i = 0; i < DATASET_MAX_SOURCES; i++)
+        result->val_loss_sources[i] = NAN;
     int B = cfg->train.batch, T = cfg->model.seq_len;
     long total = config_total_steps(cfg);
     int rc = train_check_data(cfg, ds);
@@ -436,7 +461,11 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
         return es_error(ES_EIO, "cannot write %s", log_path);
     }
     if (new_log) {
-        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\tload_max_mean\tbias_min\tbias_max\n");
+        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\tload_max_mean\tbias_min\tbias_max");
+        /* a mixture adds one validation loss column per source */
+        for (int i = 0; i < ds->n_sources && ds->n_sources > 1; i++)
+            fprintf(p.log, "\tval_loss_%s", ds->sources[i].name);
+        fprintf(p.log, "\n");
         fflush(p.log);
     }
 
@@ -480,11 +509,14 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
         int last = step + 1 == total;
         if ((step + 1) % cfg->train.eval_every == 0 || last) {
             model_moe_stats(p.m, &st.load_max_mean, &st.bias_min, &st.bias_max);
-            double val = evaluate(p.m, p.val, n_eval, p.inputs, p.targets);
+            double val = evaluate(p.m, p.val, n_eval, p.inputs, p.targets, ds, result->val_loss_sources);
             train_eval e = {step + 1, (double)(step + 1) * B * T, st.loss_sum / (double)st.loss_count, val, lr,
                             st.seconds + es_seconds() - session_start, st.load_max_mean, st.bias_min, st.bias_max};
-            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\t%.4f\t%.6g\t%.6g\n", e.step, e.tokens,
+            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\t%.4f\t%.6g\t%.6g", e.step, e.tokens,
                     e.train_loss, e.val_loss, e.lr, e.seconds, st.load_max_mean, st.bias_min, st.bias_max);
+            for (int i = 0; i < ds->n_sources && ds->n_sources > 1; i++)
+                fprintf(p.log, "\t%.6f", result->val_loss_sources[i]);
+            fprintf(p.log, "\n");
             fflush(p.log);
             st.last_val_loss = val;
             st.last_train_loss = e.train_loss;
@@ -519,7 +551,7 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
     result->train_loss = st.last_train_loss;
     result->seconds = st.seconds;
     result->precision = cfg->train.precision;
-    rc = write_result(result_path, result);
+    rc = write_result(result_path, result, ds);
     parts_free(&p);
     return rc;
 }

@@ -7,7 +7,9 @@
  *   log.tsv         step tokens train_loss val_loss lr seconds load_max_mean
  *                   bias_min bias_max (one row per eval; the last three are the
  *                   MoE's worst-layer max/mean expert load over the steps since
- *                   the previous eval and the balancing-bias range, nan if dense)
+ *                   the previous eval and the balancing-bias range, nan if dense),
+ *                   and for a mixture corpus one val_loss_<source> column per
+ *                   source (also in result.json as val_loss_sources)
  *   checkpoint.bin  the state after the last checkpointed step
  *   result.json     written last, when the run has finished or diverged;
  *                   "precision" names the precision the products ran in
@@ -63,6 +65,10 @@ typedef struct {
     double train_loss;   /* mean over the steps since the previous eval */
     double seconds;      /* training wall time, across resumes */
     int precision;       /* PRECISION_FP32 or PRECISION_BF16: what the products ran in */
+    /* a mixture (dataset n_sources > 1): the last eval's loss per source, in
+     * the order of ds->sources (see evaluate in trainer.c); else unused */
+    int n_sources;
+    double val_loss_sources[DATASET_MAX_SOURCES];
 } train_result;
 
 /* Resolves cfg->train.precision for this CPU: bf16 where es_bf16_available()

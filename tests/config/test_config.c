@@ -699,6 +699,38 @@ static void test_write_round_trip(void **state)
     ytree_free(root);
 }
 
+/* corpus as a list: a mixture, written back as its corpus string */
+static void test_corpus_list(void **state)
+{
+    run_config cfg;
+    assert_int_equal(load_text(state, "corpus: [gcide, kjv, linux-doc, linux-src]\n", NULL, 0, &cfg), ES_OK);
+    assert_string_equal(cfg.corpus, "gcide+kjv+linux-doc+linux-src");
+    assert_int_equal(load_text(state, "corpus:\n  - gcide\n  - linux-src: 0.1\n  - {kjv: 1}\n", NULL, 0, &cfg),
+                     ES_OK);
+    assert_string_equal(cfg.corpus, "gcide+linux-src@0.1+kjv");
+    round_trip(state, &cfg, "mixture.yaml");
+    const char *ov[] = {"corpus=[gcide, {linux-doc: 0.25}]"};
+    assert_int_equal(load_text(state, "corpus: kjv\n", ov, 1, &cfg), ES_OK);
+    assert_string_equal(cfg.corpus, "gcide+linux-doc@0.25");
+    /* a plain string is kept as written */
+    assert_int_equal(load_text(state, "corpus: gcide+kjv@0.5\n", NULL, 0, &cfg), ES_OK);
+    assert_string_equal(cfg.corpus, "gcide+kjv@0.5");
+
+    expect_error(state, "corpus: []\n", NULL, ES_ECONFIG, "small.yaml:1: corpus: the list of corpora is empty", NULL);
+    expect_error(state, "corpus:\n  - gcide\n  - linux-src: 0\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: corpus: the weight of linux-src is '0'", "expected a number in (0, 1]");
+    expect_error(state, "corpus: [gcide, {kjv: 1.5}]\n", NULL, ES_ECONFIG, "the weight of kjv is '1.5'", NULL);
+    expect_error(state, "corpus: [gcide, {kjv: -1}]\n", NULL, ES_ECONFIG, "the weight of kjv is '-1'", NULL);
+    expect_error(state, "corpus: [gcide, {kjv: half}]\n", NULL, ES_ECONFIG, "the weight of kjv is 'half'", NULL);
+    expect_error(state, "corpus: [gcide, {kjv: [1]}]\n", NULL, ES_ECONFIG, "item 2: expected a corpus name or",
+                 "got a map");
+    expect_error(state, "corpus: [gcide, {kjv: 0.5, gcide: 0.5}]\n", NULL, ES_ECONFIG, "item 2: expected", NULL);
+    expect_error(state, "corpus: [gcide, [kjv]]\n", NULL, ES_ECONFIG, "item 2: expected a corpus name",
+                 "got a list");
+    expect_error(state, "corpus: [gcide, kjv+x]\n", NULL, ES_ECONFIG, "item 2: 'kjv+x' is not a corpus name", NULL);
+    expect_error(state, "corpus: [gcide, kjv@0.5]\n", NULL, ES_ECONFIG, "'+' and '@' are reserved", NULL);
+}
+
 static void test_from_tree_skips_sections(void **state)
 {
     ynode *root = NULL;
@@ -748,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_overrides, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_memory_rules, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_corpus_list, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_total_steps, tmp_setup, tmp_teardown),
     };
