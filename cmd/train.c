@@ -19,9 +19,11 @@ static const char HELP[] =
     "                          [--threads N] [--json]\n"
     "\n"
     "Trains the model CONFIG.yaml describes on its corpus (prepared on demand)\n"
-    "and logs step, tokens, train_loss, val_loss, lr and seconds to DIR/log.tsv\n"
-    "at every eval, with checkpoints every train.checkpoint_every steps and at\n"
-    "the end. Ctrl-C checkpoints and stops; --resume continues bit-identically.\n"
+    "and logs step, tokens, train_loss, val_loss, lr, seconds and the MoE's\n"
+    "routing (load max/mean, bias range, effective experts, share of picks the\n"
+    "balancing bias changed) to DIR/log.tsv at every eval, with checkpoints\n"
+    "every train.checkpoint_every steps and at the end. Ctrl-C checkpoints and\n"
+    "stops; --resume continues bit-identically.\n"
     "\n"
     "  --out DIR      run folder (default: runs/<name>)\n"
     "  --resume       continue DIR's run from its checkpoint\n"
@@ -65,10 +67,10 @@ static void on_evaluated(void *ctx, const train_eval *e)
     train_view *v = ctx;
     if (v->json)
         return;
-    char moe[96] = "";
+    char moe[160] = "";
     if (isfinite(e->load_max_mean))
-        snprintf(moe, sizeof moe, "  load max/mean %.2f  bias [%.3g, %.3g]", e->load_max_mean, e->bias_min,
-                 e->bias_max);
+        snprintf(moe, sizeof moe, "  load max/mean %.2f  experts eff %.1f  bias [%.3g, %.3g] changed %.1f%%",
+                 e->load_max_mean, e->experts_eff_min, e->bias_min, e->bias_max, 100 * e->bias_changed);
     es_progress_line(v->bar, "step %6ld  tokens %10.0f  train %.4f  val %.4f  lr %.3g  %.1fs%s", e->step, e->tokens,
                      e->train_loss, e->val_loss, e->lr, e->seconds, moe);
 }

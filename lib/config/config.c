@@ -79,8 +79,11 @@ static const config_key KEYS[] = {
     CLOSED("model.moe.shared", KEY_INT, model.moe.shared, 0, 64, 1, "shared experts"),
     CLOSED("model.moe.expert_hidden", KEY_INT, model.moe.expert_hidden, 1, 1 << 20, 128,
            "SwiGLU hidden width of each expert"),
-    CLOSED("model.moe.bias_rate", KEY_DOUBLE, model.moe.bias_rate, 0, 1, 0.001,
-           "aux-loss-free balancing bias update rate; 0 = off"),
+    CLOSED("model.moe.bias_rate", KEY_DOUBLE, model.moe.bias_rate, 0, 1, 0,
+           "aux-loss-free balancing: bias step per optimizer step; if > 0 it replaces bias_travel"),
+    CLOSED("model.moe.bias_travel", KEY_DOUBLE, model.moe.bias_travel, 0, 1000, 2,
+           "aux-loss-free balancing over the run: bias step = bias_travel / steps, the farthest a bias can "
+           "move in the run (affinities are in (0, 1)); 0 with bias_rate 0 = off"),
     CLOSED("model.moe.aux_loss", KEY_DOUBLE, model.moe.aux_loss, 0, 1, 0, "sequence-level balance loss; 0 = off"),
     NUM("model.moe.route_scale", KEY_DOUBLE, model.moe.route_scale, 0, 1, 100, 0, 1.0,
         "multiplier on the normalised gate weights"),
@@ -888,6 +891,14 @@ long config_total_steps(const run_config *cfg)
 const char *config_optimizer_name(int optimizer)
 {
     return optimizer >= OPTIMIZER_ADAMW && optimizer <= OPTIMIZER_MUON ? OPTIMIZER_NAMES[optimizer] : "?";
+}
+
+double config_moe_bias_rate(const run_config *cfg)
+{
+    if (cfg->model.moe.bias_rate > 0)
+        return cfg->model.moe.bias_rate;
+    long steps = config_total_steps(cfg);
+    return steps > 0 ? cfg->model.moe.bias_travel / (double)steps : 0.0;
 }
 
 const char *config_memory_name(int memory)

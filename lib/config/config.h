@@ -39,7 +39,8 @@ typedef struct {
         int top_k;           /* k routed experts per token */
         int shared;          /* shared experts */
         int expert_hidden;   /* SwiGLU hidden width of each expert */
-        double bias_rate;    /* aux-loss-free balancing bias update rate (0 = off) */
+        double bias_rate;    /* aux-loss-free balancing bias step per optimizer step; > 0 replaces bias_travel */
+        double bias_travel;  /* the same as the farthest a bias can move over the run: rate = travel / steps */
         double aux_loss;     /* sequence-level balance loss coefficient (0 = off) */
         double route_scale;  /* multiplier on the normalised gate weights */
     } moe;
@@ -127,5 +128,9 @@ int config_write(const run_config *cfg, FILE *out);
 
 /* Steps the config trains for: ceil(tokens / (batch*seq_len)) or steps. */
 long config_total_steps(const run_config *cfg);
+
+/* The MoE balancing bias step per optimizer step: model.moe.bias_rate if
+ * > 0, else model.moe.bias_travel / config_total_steps (0 = off). */
+double config_moe_bias_rate(const run_config *cfg);
 
 #endif

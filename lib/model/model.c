@@ -191,6 +191,7 @@ int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, i
     if (!m)
         return ES_ENOMEM;
     m->cfg = *cfg;
+    m->moe_bias_rate = cfg->moe.bias_rate;
     m->vocab = vocab;
     m->B = B;
     m->T = T;
@@ -494,28 +495,41 @@ size_t model_count_active(const model *m)
 void model_after_step(model *m)
 {
     for (int l = 0; m->moe && l < m->cfg.n_layers; l++)
-        moe_after_step(&m->moe[l], (float)m->cfg.moe.bias_rate);
+        moe_after_step(&m->moe[l], (float)m->moe_bias_rate);
 }
 
-void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *bias_max)
+void model_moe_stats(model *m, model_moe_routing *out)
 {
-    *load_max_mean = *bias_min = *bias_max = NAN;
+    out->load_max_mean = out->bias_min = out->bias_max = NAN;
+    out->experts_eff_min = out->experts_eff_mean = out->bias_changed = NAN;
     if (!m->moe)
         return;
-    double worst = 0, lo = INFINITY, hi = -INFINITY;
+    double worst = 0, lo = INFINITY, hi = -INFINITY, eff_min = INFINITY, eff_sum = 0, changed_sum = 0;
+    int layers = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
-        double imbalance = moe_load_imbalance(&m->moe[l]);
-        if (imbalance > worst)
-            worst = imbalance;
+        moe_routing r = moe_routing_stats(&m->moe[l]);
+        if (r.load_max_mean > worst)
+            worst = r.load_max_mean;
+        if (isfinite(r.experts_eff)) {
+            eff_min = r.experts_eff < eff_min ? r.experts_eff : eff_min;
+            eff_sum += r.experts_eff;
+            changed_sum += r.bias_changed;
+            layers++;
+        }
         for (int e = 0; e < m->cfg.moe.experts; e++) {
             double b = m->moe[l].bias[e];
             lo = b < lo ? b : lo;
             hi = b > hi ? b : hi;
         }
     }
-    *load_max_mean = worst > 0 ? worst : NAN;
-    *bias_min = lo;
-    *bias_max = hi;
+    out->load_max_mean = worst > 0 ? worst : NAN;
+    out->bias_min = lo;
+    out->bias_max = hi;
+    if (layers > 0) {
+        out->experts_eff_min = eff_min;
+        out->experts_eff_mean = eff_sum / layers;
+        out->bias_changed = changed_sum / layers;
+    }
 }
 
 double model_flops_per_token(const model_config *c, int vocab)

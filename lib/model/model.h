@@ -84,6 +84,8 @@ typedef struct {
     moe_layer *moe;  /* [L] MoE FFNs (NULL for a dense model) */
     moe_scratch moe_scratch;
     float *moe_bias; /* [L, E] balancing biases: state, not parameters */
+    double moe_bias_rate; /* balancing bias step per optimizer step: model.moe.bias_rate from
+                             model_new; the trainer sets the run's (config_moe_bias_rate) */
     double aux_loss; /* balance loss of the last forward (in the gradient, not in the returned loss) */
     engram_layer *engram;        /* [n_engram] */
     int n_engram;
@@ -132,9 +134,19 @@ void model_backward(model *m);
 /* After an optimizer step: MoE load statistics and balancing biases. */
 void model_after_step(model *m);
 
-/* MoE statistics since the last call: the worst layer's max/mean expert
- * load, and the range of the balancing biases. NAN for a dense model. */
-void model_moe_stats(model *m, double *load_max_mean, double *bias_min, double *bias_max);
+/* MoE routing statistics over the training steps since the last call
+ * (model_after_step accumulates them); every field NAN for a dense model. */
+typedef struct {
+    double load_max_mean;     /* worst (highest) layer's max/mean expert load */
+    double bias_min, bias_max; /* range of the balancing biases now, over all layers */
+    double experts_eff_min;   /* worst (lowest) layer's effective number of experts,
+                                 exp(entropy of the routed load shares), in [1, E] */
+    double experts_eff_mean;  /* the same, mean over layers */
+    double bias_changed;      /* share of top-k picks (all layers) that the bias changed:
+                                 picked on s + b, not among the top-k of s alone */
+} model_moe_routing;
+
+void model_moe_stats(model *m, model_moe_routing *out);
 
 /* Parameter counts: all, without embedding and LM head (P_tot), and the
  * active part of those (P_act). */

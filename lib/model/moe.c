@@ -90,8 +90,9 @@ void moe_scratch_free(moe_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Top-k of score = s + b for one token: selection by strictly greater
- * score, so ties go to the lower expert index, deterministically. */
+/* Top-k of score = s + b for one token (s alone if bias is NULL):
+ * selection by strictly greater score, so ties go to the lower expert
+ * index, deterministically. */
 static void select_topk(const float *s, const float *bias, int E, int K, int32_t *chosen)
 {
     for (int j = 0; j < K; j++) {
@@ -103,7 +104,7 @@ static void select_topk(const float *s, const float *bias, int E, int K, int32_t
                 taken |= chosen[i] == e;
             if (taken)
                 continue;
-            float score = s[e] + bias[e];
+            float score = bias ? s[e] + bias[e] : s[e];
             if (best < 0 || score > best_score) {
                 best = e;
                 best_score = score;
@@ -111,6 +112,22 @@ static void select_topk(const float *s, const float *bias, int E, int K, int32_t
         }
         chosen[j] = best;
     }
+}
+
+int moe_picks_changed(const float *s, const int32_t *chosen, int E, int K)
+{
+    int32_t plain[64]; /* K <= 64 (config range) */
+    if (K > 64)
+        K = 64;
+    select_topk(s, NULL, E, K, plain);
+    int changed = 0;
+    for (int j = 0; j < K; j++) {
+        int found = 0;
+        for (int i = 0; i < K; i++)
+            found |= plain[i] == chosen[j];
+        changed += !found;
+    }
+    return changed;
 }
 
 /* The SwiGLU of one expert over its n gathered rows, serially (es_gemm_*
@@ -162,13 +179,15 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
     es_prof_begin(PROF_ROUTING);
     /* affinities s[N,E] = sigmoid(inp . router^T) */
     es_gemm_nt(N, E, C, 1.0f, inp, C, L->router, C, 0.0f, L->affinity, E);
-#pragma omp parallel for schedule(static)
+    long changed = 0;
+#pragma omp parallel for schedule(static) reduction(+ : changed)
     for (int n = 0; n < N; n++) {
         float *s = L->affinity + (size_t)n * E;
         for (int e = 0; e < E; e++)
             s[e] = 1.0f / (1.0f + expf(-s[e]));
         int32_t *chosen = L->topk + (size_t)n * K;
         select_topk(s, L->bias, E, K, chosen);
+        changed += moe_picks_changed(s, chosen, E, K);
         float sum = 0.0f;
         for (int j = 0; j < K; j++)
             sum += s[chosen[j]];
@@ -180,6 +199,7 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T)
     memset(L->offset, 0, sizeof(int32_t) * (size_t)(E + 1));
     for (size_t i = 0; i < (size_t)N * K; i++)
         L->offset[L->topk[i] + 1]++;
+    L->picks_changed = changed;
     for (int e = 0; e < E; e++)
         L->offset[e + 1] += L->offset[e];
     memcpy(L->fill, L->offset, sizeof(int32_t) * (size_t)E);
@@ -337,19 +357,44 @@ void moe_after_step(moe_layer *L, float rate)
         if (rate > 0 && load != mean)
             L->bias[e] += load < mean ? rate : -rate;
     }
+    L->changed_sum += L->picks_changed;
+    L->picks_sum += (long)L->N * L->K;
     L->load_steps++;
 }
 
-double moe_load_imbalance(moe_layer *L)
+double moe_effective_experts(const double *load, int E)
 {
-    if (L->load_steps == 0)
+    double sum = 0.0;
+    for (int e = 0; e < E; e++)
+        sum += load[e];
+    if (!(sum > 0))
         return NAN;
-    double max = 0.0, sum = 0.0;
-    for (int e = 0; e < L->E; e++) {
-        sum += L->load[e];
-        max = L->load[e] > max ? L->load[e] : max;
-        L->load[e] = 0.0;
+    double entropy = 0.0;
+    for (int e = 0; e < E; e++)
+        if (load[e] > 0) {
+            double p = load[e] / sum;
+            entropy -= p * log(p);
+        }
+    return exp(entropy);
+}
+
+moe_routing moe_routing_stats(moe_layer *L)
+{
+    moe_routing r = {NAN, NAN, NAN};
+    if (L->load_steps > 0) {
+        double max = 0.0, sum = 0.0;
+        for (int e = 0; e < L->E; e++) {
+            sum += L->load[e];
+            max = L->load[e] > max ? L->load[e] : max;
+        }
+        r.load_max_mean = sum > 0 ? max / (sum / L->E) : NAN;
+        r.experts_eff = moe_effective_experts(L->load, L->E);
+        r.bias_changed = L->picks_sum > 0 ? (double)L->changed_sum / (double)L->picks_sum : NAN;
     }
+    for (int e = 0; e < L->E; e++)
+        L->load[e] = 0.0;
     L->load_steps = 0;
-    return sum > 0 ? max / (sum / L->E) : NAN;
+    L->changed_sum = 0;
+    L->picks_sum = 0;
+    return r;
 }

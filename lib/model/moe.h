@@ -49,10 +49,21 @@ typedef struct {
     int32_t *fill;         /* [E] scratch: next free grouped row of each expert */
     double *freq;          /* [E] scratch: a sequence's selection frequencies */
 
-    /* statistics since the last moe_stats_reset */
+    long picks_changed;    /* picks of the last forward that the bias changed */
+
+    /* statistics since the last moe_routing_stats, from moe_after_step */
     double *load;          /* [E] rows routed to each expert */
     long load_steps;
+    long changed_sum;      /* picks the bias changed */
+    long picks_sum;        /* all picks (N*K per step) */
 } moe_layer;
+
+/* Routing statistics of one layer over a span of training steps. */
+typedef struct {
+    double load_max_mean;  /* max/mean of the expert loads (1 = even) */
+    double experts_eff;    /* exp(entropy of the load shares), in [1, E] (E = even) */
+    double bias_changed;   /* share of top-k picks on s + b not among the top-k on s alone */
+} moe_routing;
 
 /* Scratch for backward, shared by all MoE layers of a model. */
 typedef struct {
@@ -79,13 +90,22 @@ void moe_forward(moe_layer *L, float *out, const float *inp, int T);
  * loss, if on). */
 void moe_backward(moe_layer *L, moe_scratch *s, float *dinp, const float *dout, const float *inp, int T);
 
-/* After a training step: adds the last forward's loads to the statistics
- * and, if rate > 0, applies aux-loss-free balancing,
+/* After a training step: adds the last forward's loads and changed picks
+ * to the statistics and, if rate > 0, applies aux-loss-free balancing,
  * b_i += rate * sign(mean load - load_i). */
 void moe_after_step(moe_layer *L, float rate);
 
-/* max/mean of the loads accumulated by moe_after_step (1 = perfectly
- * even; NAN if none), then resets them. */
-double moe_load_imbalance(moe_layer *L);
+/* The routing statistics accumulated by moe_after_step since the last call
+ * (all NAN if there was no step), then resets them. */
+moe_routing moe_routing_stats(moe_layer *L);
+
+/* exp(-sum_i p_i ln p_i) with p_i = load[i] / sum(load) (0 ln 0 = 0): the
+ * effective number of experts of loads[E], from 1 (one expert takes
+ * everything) to E (even); NAN if every load is 0. */
+double moe_effective_experts(const double *load, int E);
+
+/* Picks in chosen[K] (top-k on s + b) that are not among the top-k of s
+ * alone (s[E]; same tie rule: the lower index wins). */
+int moe_picks_changed(const float *s, const int32_t *chosen, int E, int K);
 
 #endif

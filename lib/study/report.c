@@ -2,6 +2,7 @@
  * sweep folder, in Markdown (see report.h). */
 #include "study/report.h"
 #include "study/report_internal.h"
+#include "study/report_routing.h"
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -928,6 +929,40 @@ static void put_fit_notes(FILE *f, const report_ctx *c)
         fprintf(f, "Fits are read from fit.json (bootstrap seed %lld).\n\n", (long long)json_integer_value(seed));
 }
 
+/* The routing of every planned MoE run whose folder is here (its log.tsv):
+ * a committed results folder without run folders says so in one line. */
+static int put_routing(FILE *f, const report_ctx *c)
+{
+    char **dirs = calloc((size_t)c->n_plan + 1, sizeof *dirs);
+    int n = 0, rc = 0;
+    if (!dirs)
+        return es_error(ES_ENOMEM, "cannot list the runs of %s: out of memory", c->run_dir);
+    for (int i = 0; i < c->n_plan && !rc; i++) {
+        if (c->plan[i].experts <= 0)
+            continue;
+        size_t len = strlen(c->run_dir) + strlen(c->plan[i].id) + 2;
+        char *d = malloc(len);
+        if (!d) {
+            rc = es_error(ES_ENOMEM, "cannot list the runs of %s: out of memory", c->run_dir);
+            break;
+        }
+        snprintf(d, len, "%s/%s", c->run_dir, c->plan[i].id);
+        if (es_exists(d))
+            dirs[n++] = d;
+        else
+            free(d);
+    }
+    if (!rc && n)
+        rc = routing_section_write(f, (const char *const *)dirs, NULL, n);
+    else if (!rc && c->n_plan)
+        fputs("## Routing\n\nNo MoE run folder (log.tsv) is kept here, so the routing diagnostics are not "
+              "shown.\n\n", f);
+    for (int i = 0; i < n; i++)
+        free(dirs[i]);
+    free(dirs);
+    return rc;
+}
+
 int report_write(const char *run_dir, const char *experiment_path_or_null, const char *command_line,
                  const char *commit_or_null)
 {
@@ -959,6 +994,8 @@ int report_write(const char *run_dir, const char *experiment_path_or_null, const
         report_put_memory(f, &c, scratch);
     else if (strcmp(c.kind, "grid") == 0)
         report_put_grid(f, &c);
+    if ((rc = put_routing(f, &c)))
+        goto done;
     put_figures(f, &c);
     put_diverged(f, &c);
     put_all_runs(f, &c);

@@ -325,5 +325,4 @@ void report_put_allocation(FILE *f, const report_ctx *c, double *budgets, double
     /* the sections across budgets, in order */
     put_budgets_table(f, c);
     put_stability(f, c);
-    /* (the routing section of lib/study/report_routing.c goes here) */
 }

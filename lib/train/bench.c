@@ -69,6 +69,8 @@ int bench_run(const run_config *asked, const dataset *ds, int warmup, int steps,
     if (!rc)
         rc = model_new(&cfg->model, ds->vocab, ds->compress_map, ds->compressed_vocab, B, T, cfg->train.seed, &m);
     if (!rc)
+        m->moe_bias_rate = config_moe_bias_rate(cfg); /* the run's balancing, as train_run does */
+    if (!rc)
         rc = adamw_new(m->n_params, cfg->train.beta1, cfg->train.beta2, cfg->train.eps, cfg->train.weight_decay,
                        &opt);
     if (!rc && cfg->train.optimizer == OPTIMIZER_MUON)

@@ -431,6 +431,7 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
         parts_free(&p);
         return rc;
     }
+    p.m->moe_bias_rate = config_moe_bias_rate(cfg);
     if (resume && es_exists(ckpt_path)) {
         if ((rc = load_checkpoint(ckpt_path, &p, &st)) || (rc = truncate_log(log_path, (long)st.step))) {
             parts_free(&p);
@@ -461,7 +462,8 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
         return es_error(ES_EIO, "cannot write %s", log_path);
     }
     if (new_log) {
-        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\tload_max_mean\tbias_min\tbias_max");
+        fprintf(p.log, "step\ttokens\ttrain_loss\tval_loss\tlr\tseconds\tload_max_mean\tbias_min\tbias_max\t"
+                       "experts_eff_min\texperts_eff_mean\tbias_changed");
         /* a mixture adds one validation loss column per source */
         for (int i = 0; i < ds->n_sources && ds->n_sources > 1; i++)
             fprintf(p.log, "\tval_loss_%s", ds->sources[i].name);
@@ -508,12 +510,27 @@ static int train_locked(const run_config *asked, const dataset *ds, const char *
 
         int last = step + 1 == total;
         if ((step + 1) % cfg->train.eval_every == 0 || last) {
-            model_moe_stats(p.m, &st.load_max_mean, &st.bias_min, &st.bias_max);
+            model_moe_routing routing;
+            model_moe_stats(p.m, &routing);
+            st.load_max_mean = routing.load_max_mean;
+            st.bias_min = routing.bias_min;
+            st.bias_max = routing.bias_max;
             double val = evaluate(p.m, p.val, n_eval, p.inputs, p.targets, ds, result->val_loss_sources);
-            train_eval e = {step + 1, (double)(step + 1) * B * T, st.loss_sum / (double)st.loss_count, val, lr,
-                            st.seconds + es_seconds() - session_start, st.load_max_mean, st.bias_min, st.bias_max};
-            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\t%.4f\t%.6g\t%.6g", e.step, e.tokens,
-                    e.train_loss, e.val_loss, e.lr, e.seconds, st.load_max_mean, st.bias_min, st.bias_max);
+            train_eval e = {step + 1,
+                            (double)(step + 1) * B * T,
+                            st.loss_sum / (double)st.loss_count,
+                            val,
+                            lr,
+                            st.seconds + es_seconds() - session_start,
+                            st.load_max_mean,
+                            st.bias_min,
+                            st.bias_max,
+                            routing.experts_eff_min,
+                            routing.experts_eff_mean,
+                            routing.bias_changed};
+            fprintf(p.log, "%ld\t%.0f\t%.6f\t%.6f\t%.6g\t%.3f\t%.4f\t%.6g\t%.6g\t%.4f\t%.4f\t%.6f", e.step,
+                    e.tokens, e.train_loss, e.val_loss, e.lr, e.seconds, e.load_max_mean, e.bias_min, e.bias_max,
+                    e.experts_eff_min, e.experts_eff_mean, e.bias_changed);
             for (int i = 0; i < ds->n_sources && ds->n_sources > 1; i++)
                 fprintf(p.log, "\t%.6f", result->val_loss_sources[i]);
             fprintf(p.log, "\n");

@@ -5,9 +5,14 @@
  * A run folder holds
  *   config.yaml     the resolved config
  *   log.tsv         step tokens train_loss val_loss lr seconds load_max_mean
- *                   bias_min bias_max (one row per eval; the last three are the
- *                   MoE's worst-layer max/mean expert load over the steps since
- *                   the previous eval and the balancing-bias range, nan if dense),
+ *                   bias_min bias_max experts_eff_min experts_eff_mean
+ *                   bias_changed (one row per eval; the last six are the MoE's
+ *                   routing, nan if dense: the worst layer's max/mean expert
+ *                   load over the steps since the previous eval, the
+ *                   balancing-bias range now, the effective number of experts
+ *                   exp(entropy of the load shares) over those steps, lowest
+ *                   layer and mean over layers, and the share of top-k picks
+ *                   that the balancing bias changed; see model_moe_routing),
  *                   and for a mixture corpus one val_loss_<source> column per
  *                   source (also in result.json as val_loss_sources)
  *   checkpoint.bin  the state after the last checkpointed step
@@ -43,6 +48,7 @@ typedef struct {
     long step;
     double tokens, train_loss, val_loss, lr, seconds;
     double load_max_mean, bias_min, bias_max; /* MoE only, else NAN */
+    double experts_eff_min, experts_eff_mean, bias_changed; /* MoE only, else NAN (model_moe_routing) */
 } train_eval;
 
 typedef struct {

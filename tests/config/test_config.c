@@ -68,7 +68,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.model.moe.top_k, 2);
     assert_int_equal(cfg.model.moe.shared, 1);
     assert_int_equal(cfg.model.moe.expert_hidden, 128);
-    assert_true(cfg.model.moe.bias_rate == 0.001);
+    assert_true(cfg.model.moe.bias_rate == 0.0);
+    assert_true(cfg.model.moe.bias_travel == 2.0);
     assert_true(cfg.model.moe.aux_loss == 0.0);
     assert_true(cfg.model.moe.route_scale == 1.0);
     assert_int_equal(cfg.model.memory, MEMORY_NONE);
@@ -140,6 +141,7 @@ static const char FULL[] = "name: full-run.1\n"
                            "    shared: 2\n"
                            "    expert_hidden: 64\n"
                            "    bias_rate: 0.0005\n"
+                           "    bias_travel: 2.5\n"
                            "    aux_loss: 0.0001\n"
                            "    route_scale: 2.5\n"
                            "  memory: engram\n"
@@ -203,6 +205,7 @@ static void test_full_file_sets_every_key(void **state)
     assert_int_equal(cfg.model.moe.shared, 2);
     assert_int_equal(cfg.model.moe.expert_hidden, 64);
     assert_true(cfg.model.moe.bias_rate == 0.0005);
+    assert_true(cfg.model.moe.bias_travel == 2.5);
     assert_true(cfg.model.moe.aux_loss == 0.0001);
     assert_true(cfg.model.moe.route_scale == 2.5);
     assert_int_equal(cfg.model.memory, MEMORY_ENGRAM);
@@ -326,6 +329,8 @@ static void test_out_of_range(void **state)
                  NULL);
     expect_error(state, "train:\n  diverge_factor: 1\n", NULL, ES_ECONFIG,
                  "train.diverge_factor = 1 is out of range (1, 1000000]", NULL);
+    expect_error(state, "model:\n  moe:\n    bias_travel: -1\n", NULL, ES_ECONFIG,
+                 "small.yaml:3: model.moe.bias_travel = -1 is out of range [0, 1000]", NULL);
     expect_error(state, "tokenizer:\n  vocab: 100\n", NULL, ES_ECONFIG, "tokenizer.vocab = 100 is out of range [256, 65536]",
                  NULL);
     char long_name[200];
@@ -668,7 +673,7 @@ static void test_write_round_trip(void **state)
     const char *keys[] = {"name", "corpus", "data_dir", "tokenizer.vocab", "model.d_model", "model.layers", "model.heads",
                           "model.seq_len", "model.ffn_hidden", "model.rope_theta", "model.init_std",
                           "model.moe.experts", "model.moe.top_k", "model.moe.shared", "model.moe.expert_hidden",
-                          "model.moe.bias_rate", "model.moe.aux_loss", "model.moe.route_scale", "train.seed",
+                          "model.moe.bias_rate", "model.moe.bias_travel", "model.moe.aux_loss", "model.moe.route_scale", "train.seed",
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
                           "train.min_lr_ratio", "train.warmup", "train.optimizer", "train.muon_momentum", "train.weight_decay", "train.beta1", "train.beta2",
                           "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
@@ -762,6 +767,28 @@ static void test_total_steps(void **state)
     (void)state;
 }
 
+static void test_moe_bias_rate(void **state)
+{
+    (void)state;
+    run_config cfg;
+    config_defaults(&cfg);
+    /* the default: bias_travel spread over the run's steps */
+    cfg.train.steps = 600;
+    assert_true(config_moe_bias_rate(&cfg) == 2.0 / 600);
+    cfg.train.steps = 300;
+    assert_true(config_moe_bias_rate(&cfg) == 2.0 / 300);
+    /* steps from tokens count too */
+    cfg.train.tokens = (double)cfg.train.batch * cfg.model.seq_len * 150;
+    assert_true(config_moe_bias_rate(&cfg) == 2.0 / 150);
+    /* a per-step rate replaces the travel */
+    cfg.model.moe.bias_rate = 0.001;
+    assert_true(config_moe_bias_rate(&cfg) == 0.001);
+    /* both zero: off */
+    cfg.model.moe.bias_rate = 0;
+    cfg.model.moe.bias_travel = 0;
+    assert_true(config_moe_bias_rate(&cfg) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corpus_list, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_from_tree_skips_sections, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_total_steps, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_moe_bias_rate, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

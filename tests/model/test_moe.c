@@ -2,6 +2,7 @@
  * (through the affinities), the shared and the routed experts and the
  * balance loss, with the balancing bias frozen (it changes only in
  * moe_after_step); top-k edge cases; balancing; counts and FLOPs. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,6 +202,84 @@ static void test_balancing_bias_moves_toward_even_load(void **state)
     ctx_free(&c);
 }
 
+static void test_effective_experts_of_known_loads(void **state)
+{
+    (void)state;
+    /* even loads: all E experts count */
+    double even[4] = {5, 5, 5, 5};
+    assert_float_equal(moe_effective_experts(even, 4), 4.0, 1e-12);
+    /* one expert takes everything: 1, whatever E */
+    double one[5] = {0, 0, 7, 0, 0};
+    assert_float_equal(moe_effective_experts(one, 5), 1.0, 1e-12);
+    /* two of four even, two idle: 2 */
+    double two[4] = {3, 0, 3, 0};
+    assert_float_equal(moe_effective_experts(two, 4), 2.0, 1e-12);
+    /* shares (1/2, 1/4, 1/4): H = 1.5 ln 2, exp(H) = 2^1.5 */
+    double skew[3] = {2, 1, 1};
+    assert_float_equal(moe_effective_experts(skew, 3), pow(2.0, 1.5), 1e-12);
+    /* nothing routed: undefined */
+    double none[3] = {0, 0, 0};
+    assert_true(isnan(moe_effective_experts(none, 3)));
+}
+
+static void test_picks_changed_by_the_bias(void **state)
+{
+    (void)state;
+    const float s[4] = {0.9f, 0.8f, 0.3f, 0.1f};
+    int32_t chosen[2];
+    /* the same picks as on s alone, in any order: nothing changed */
+    chosen[0] = 1;
+    chosen[1] = 0;
+    assert_int_equal(moe_picks_changed(s, chosen, 4, 2), 0);
+    /* a bias lifts expert 3 over expert 1: one pick changed */
+    chosen[0] = 0;
+    chosen[1] = 3;
+    assert_int_equal(moe_picks_changed(s, chosen, 4, 2), 1);
+    /* both picks moved */
+    chosen[0] = 2;
+    chosen[1] = 3;
+    assert_int_equal(moe_picks_changed(s, chosen, 4, 2), 2);
+    /* ties on s go to the lower index, as in routing */
+    const float tie[3] = {0.5f, 0.5f, 0.5f};
+    int32_t first = 0, last = 2;
+    assert_int_equal(moe_picks_changed(tie, &first, 3, 1), 0);
+    assert_int_equal(moe_picks_changed(tie, &last, 3, 1), 1);
+}
+
+static void test_routing_stats_count_what_the_bias_flips(void **state)
+{
+    (void)state;
+    moe_ctx c;
+    ctx_init(&c, 4, 1, 0, 0.0f, 700);
+    /* zero router: every affinity is sigmoid(0) = 0.5, so on s alone
+     * every token picks expert 0 (lower index wins) */
+    memset(c.router, 0, 4 * C * sizeof(float));
+    memset(c.bias, 0, 4 * sizeof(float));
+    moe_loss(&c);
+    moe_after_step(&c.L, 0.0f);
+    moe_routing r = moe_routing_stats(&c.L);
+    assert_float_equal(r.experts_eff, 1.0, 1e-12);
+    assert_float_equal(r.load_max_mean, 4.0, 1e-12);
+    assert_float_equal(r.bias_changed, 0.0, 0.0);
+    /* a bias on expert 2 flips every pick to it */
+    c.bias[2] = 0.1f;
+    moe_loss(&c);
+    moe_after_step(&c.L, 0.0f);
+    /* a second step with no bias: half of the picks over both steps were
+     * changed, and the load is split over experts 0 and 2 */
+    c.bias[2] = 0.0f;
+    moe_loss(&c);
+    moe_after_step(&c.L, 0.0f);
+    r = moe_routing_stats(&c.L);
+    assert_float_equal(r.bias_changed, 0.5, 1e-12);
+    assert_float_equal(r.experts_eff, 2.0, 1e-12);
+    assert_float_equal(r.load_max_mean, 2.0, 1e-12);
+    /* the call reset the statistics */
+    r = moe_routing_stats(&c.L);
+    assert_true(isnan(r.experts_eff) && isnan(r.bias_changed) && isnan(r.load_max_mean));
+    ctx_free(&c);
+}
+
 /* Whole model with MoE blocks: every tensor's gradient, balance loss on. */
 typedef struct {
     model *m;
@@ -285,6 +364,9 @@ int main(void)
         cmocka_unit_test(test_idle_expert),
         cmocka_unit_test(test_ties_break_to_lower_index),
         cmocka_unit_test(test_balancing_bias_moves_toward_even_load),
+        cmocka_unit_test(test_effective_experts_of_known_loads),
+        cmocka_unit_test(test_picks_changed_by_the_bias),
+        cmocka_unit_test(test_routing_stats_count_what_the_bias_flips),
         cmocka_unit_test(test_model_with_moe_gradients),
         cmocka_unit_test(test_moe_counts_and_flops),
     };

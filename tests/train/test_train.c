@@ -336,6 +336,7 @@ static double final_load_imbalance(double bias_rate, const char *name)
     c.model.moe.shared = 1;
     c.model.moe.expert_hidden = 64;
     c.model.moe.bias_rate = bias_rate;
+    c.model.moe.bias_travel = 0; /* the rate alone decides */
     c.train.batch = 16;
     c.train.steps = 150;
     c.train.eval_every = 50;
