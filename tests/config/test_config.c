@@ -677,7 +677,7 @@ static void test_write_round_trip(void **state)
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
                           "train.min_lr_ratio", "train.warmup", "train.optimizer", "train.muon_momentum", "train.weight_decay", "train.beta1", "train.beta2",
                           "train.eps", "train.grad_clip", "train.eval_every", "train.eval_tokens",
-                          "train.checkpoint_every", "train.threads", "train.precision", "train.gemm",
+                          "train.checkpoint_every", "train.threads", "train.precision", "train.gemm", "train.optimizer", "train.muon_momentum",
                           "train.diverge_factor", "model.memory",
                           "model.engram.slots", "model.engram.head_dim", "model.engram.heads", "model.engram.orders",
                           "model.engram.layers", "model.engram.gate", "model.engram.conv", "model.engram.conv_kernel",
@@ -699,7 +699,7 @@ static void test_write_round_trip(void **state)
     assert_string_equal(ytree_get(root, "train.precision")->value, "bf16");
     assert_string_equal(ytree_get(root, "train.gemm")->value, "onednn");
     assert_string_equal(ytree_get(root, "train.optimizer")->value, "adamw");
-    assert_int_equal(ytree_get(root, "train")->n_items, 20);
+    assert_int_equal(ytree_get(root, "train")->n_items, 22); /* + precision, gemm, optimizer, muon_momentum */
     assert_int_equal(root->n_items, 6);
     ytree_free(root);
 }
