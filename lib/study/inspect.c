@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "plot/inspect.h"
 #include "train/checkpoint.h"
+#include "train/trainer.h"
 
 #include <limits.h>
 #include <math.h>
@@ -188,6 +189,10 @@ static int load_run(const char *run_dir, loaded_run *r)
     int rc = config_load(path, NULL, 0, &r->cfg);
     if (rc)
         return rc;
+    /* the products in the precision the run trained in (config.yaml holds
+     * the one resolved for its CPU), so losses match its log */
+    train_resolve_precision(&r->cfg);
+    train_apply_precision(&r->cfg);
     if (r->cfg.model.memory != MEMORY_ENGRAM)
         return es_error(ES_EINVAL, "%s: model.memory is %s; inspect looks at Engram's gate and needs model.memory: engram",
                         path, config_memory_name(r->cfg.model.memory));

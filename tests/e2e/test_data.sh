@@ -35,10 +35,10 @@ if "$BIN" train mix.yaml --out run > train.out 2> train.err; then
   header=$(head -1 run/log.tsv)
   row=$(tail -1 run/log.tsv)
   if [[ "$header" == *$'\tval_loss_kjv-part\tval_loss_code' ]] &&
-     echo "$row" | awk -F'\t' '{v = $4; a = $10; b = $11; lo = a < b ? a : b; hi = a < b ? b : a;
-                                exit !(NF == 11 && a > 0 && b > 0 && a != b && v >= lo - 1e-6 && v <= hi + 1e-6)}' &&
+     echo "$row" | awk -F'\t' '{v = $4; a = $(NF - 1); b = $NF; lo = a < b ? a : b; hi = a < b ? b : a;
+                                exit !(NF >= 11 && a > 0 && b > 0 && a != b && v >= lo - 1e-6 && v <= hi + 1e-6)}' &&
      grep -q '"val_loss_sources"' run/result.json && grep -q '"code":' run/result.json; then
-    pass "per-source validation loss: $(echo "$row" | cut -f4,10,11)"
+    pass "per-source validation loss: $(echo "$row" | awk -F'\t' '{print $4, $(NF - 1), $NF}')"
   else fail "per-source validation loss: $header / $row / $(cat run/result.json)"; fi
 else fail "train on the mixture: $(cat train.err)"; fi
 
