@@ -3,7 +3,8 @@
  * values recorded on main before mHC existed); finite-difference gradients
  * of the mHC coefficients (Sinkhorn-Knopp unrolled) and of the whole model
  * with M = 2 and 4, Engram on (branch gates and a branch-shared gate) and
- * off; parameter counts and FLOPs against built models. */
+ * off, and OverEncoding; parameter counts and FLOPs against built models;
+ * repeatable bits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -313,6 +314,12 @@ static void test_model_gradients_m2_no_memory(void **state)
     check_model(2, MEMORY_NONE, 1);
 }
 
+static void test_model_gradients_m2_overencoding(void **state)
+{
+    (void)state;
+    check_model(2, MEMORY_OVERENCODING, 1);
+}
+
 static void test_model_gradients_m4_no_memory(void **state)
 {
     (void)state;
@@ -387,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_model_gradients_m4_engram),
         cmocka_unit_test(test_model_gradients_m4_shared_gate),
         cmocka_unit_test(test_model_gradients_m2_no_memory),
+        cmocka_unit_test(test_model_gradients_m2_overencoding),
         cmocka_unit_test(test_model_gradients_m4_no_memory),
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_repeatable),
