@@ -375,14 +375,15 @@ int plan_write_tsv(const plan *p, const char *path)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return es_error(ES_ENOMEM, "cannot format %s", path);
-    fprintf(f, "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\ttokens\tsteps\tflops\t"
-               "est_seconds\tlabel\tbranches\n");
+    fprintf(f, "run\tbudget\trho\tseed\tmemory\tbranches\texperts\tslots\tp_tot\tp_act\tflops_per_token\ttokens\tsteps\tflops\t"
+               "est_seconds\tlabel\n");
     for (int i = 0; i < p->n_runs; i++) {
         const plan_run *r = &p->runs[i];
-        fprintf(f, "%s\t%.10g\t%.10g\t%llu\t%s\t%d\t%ld\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%.1f\t%s\t%d\n", r->id,
-                r->budget, r->rho, (unsigned long long)r->seed, config_memory_name(r->memory), r->experts, r->slots, r->p_tot,
+        fprintf(f, "%s\t%.10g\t%.10g\t%llu\t%s\t%d\t%d\t%ld\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%.1f\t%s\n",
+                r->id, r->budget, r->rho, (unsigned long long)r->seed, config_memory_name(r->memory), r->branches,
+                r->experts, r->slots, r->p_tot,
                 r->p_act, r->flops_per_token, r->tokens, r->steps, r->flops, r->est_seconds,
-                r->label[0] ? r->label : "-", r->branches);
+                r->label[0] ? r->label : "-");
     }
     fclose(f);
     int rc = file_write_atomic(path, text, len);
