@@ -73,6 +73,7 @@ static const config_key KEYS[] = {
     CLOSED("model.ffn_hidden", KEY_INT, model.ffn_hidden, 1, 1 << 20, 384, "dense SwiGLU hidden width"),
     NUM("model.rope_theta", KEY_DOUBLE, model.rope_theta, 0, 1, INFINITY, 1, 10000, "RoPE base"),
     NUM("model.init_std", KEY_DOUBLE, model.init_std, 0, 1, 1, 0, 0.02, "std of the normal weight init"),
+    CLOSED("model.branches", KEY_INT, model.branches, 1, 8, 1, "residual-stream branches (mHC); 1 = one stream"),
 
     CLOSED("model.moe.experts", KEY_INT, model.moe.experts, 0, 4096, 0, "routed experts; 0 = dense FFN"),
     CLOSED("model.moe.top_k", KEY_INT, model.moe.top_k, 1, 64, 2, "routed experts per token"),
@@ -99,6 +100,8 @@ static const config_key KEYS[] = {
     ENUM("model.engram.gate", model.engram.gate, GATE_NAMES, GATE_PAPER, "paper | ssqrt | off"),
     BOOL("model.engram.conv", model.engram.conv, 1, "causal depthwise conv"),
     CLOSED("model.engram.conv_kernel", KEY_INT, model.engram.conv_kernel, 1, 16, 4, "conv kernel size"),
+    BOOL("model.engram.branch_gates", model.engram.branch_gates, 1,
+         "branches > 1: a key and gate per branch (false: one shared)"),
     BOOL("model.engram.compress", model.engram.compress, 1, "tokenizer compression"),
     NUM("model.engram.init_std", KEY_DOUBLE, model.engram.init_std, 0, 1, 10, 0, 0.02,
         "std of the tables' normal init"),
@@ -733,6 +736,11 @@ int config_validate(const run_config *cfg)
         return es_error(ES_ECONFIG, "corpus: must not be empty (\"kjv\", \"gcide\" or a path)");
     if (!cfg->data_dir[0])
         return es_error(ES_ECONFIG, "data_dir: must not be empty");
+    if (!m->engram.branch_gates && (m->branches < 2 || m->memory != MEMORY_ENGRAM || m->engram.gate == GATE_OFF))
+        return es_error(ES_ECONFIG,
+                        "model.engram.branch_gates = false (one gate shared by the branches) needs model.branches > 1, "
+                        "model.memory = engram and a gate; got branches %d, memory %s, gate %s",
+                        m->branches, config_memory_name(m->memory), m->engram.gate == GATE_OFF ? "off" : "on");
     if (m->d_model % m->n_heads != 0)
         return es_error(ES_ECONFIG, "model.d_model = %d is not divisible by model.heads = %d", m->d_model,
                         m->n_heads);

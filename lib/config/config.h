@@ -34,6 +34,7 @@ typedef struct {
     int ffn_hidden;     /* dense SwiGLU hidden width (used when moe.experts == 0) */
     double rope_theta;
     double init_std;    /* std of the normal init of weight matrices */
+    int branches;       /* residual-stream branches M (mHC, model/mhc.h); 1 = one stream */
     struct {
         int experts;         /* E routed experts; 0 = dense FFN */
         int top_k;           /* k routed experts per token */
@@ -56,6 +57,7 @@ typedef struct {
         int gate;            /* engram_gate: paper (sigmoid of the scaled dot) | ssqrt (demo's signed sqrt) | off */
         int conv;            /* causal depthwise conv on (1) or off (0) */
         int conv_kernel;     /* its kernel size */
+        int branch_gates;    /* with branches > 1: a W_K, key norm and gate per branch (1, eq. 6) or one for all (0) */
         int compress;        /* tokenizer compression on (1) or off (0) */
         double init_std;     /* std of the tables' normal init */
         double lr_mult;      /* table learning rate = train.lr * lr_mult */

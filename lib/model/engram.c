@@ -7,6 +7,7 @@
 #include "core/parallel.h"
 #include "core/profile.h"
 #include "model/layers.h"
+#include "model/mhc.h"
 #include "config/config.h"
 
 #include <math.h>
@@ -16,8 +17,26 @@
 
 #define SSQRT_FLOOR 1e-6f
 
-int engram_layer_alloc(engram_layer *L, int N, int T, int C, int W, int gate_mode, int conv_on, int kernel,
-                       double init_std, uint64_t seed, uint64_t stream)
+/* RMSNorm over rows interleaving G groups; G = 1 is the plain layer. */
+static void norm_forward(float *out, float *rstd, const float *inp, const float *w, int rows, int C, int G)
+{
+    if (G == 1)
+        rmsnorm_forward(out, rstd, inp, w, rows, C);
+    else
+        rmsnorm_grouped_forward(out, rstd, inp, w, rows, C, G);
+}
+
+static void norm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w,
+                          const float *rstd, int rows, int C, int G)
+{
+    if (G == 1)
+        rmsnorm_backward(dinp, dw, dout, inp, w, rstd, rows, C);
+    else
+        rmsnorm_grouped_backward(dinp, dw, dout, inp, w, rstd, rows, C, G);
+}
+
+int engram_layer_alloc(engram_layer *L, int N, int T, int C, int M, int G, int W, int gate_mode, int conv_on,
+                       int kernel, double init_std, uint64_t seed, uint64_t stream)
 {
     ngram_hasher hs = L->hasher;
     memset(L, 0, sizeof *L);
@@ -25,6 +44,8 @@ int engram_layer_alloc(engram_layer *L, int N, int T, int C, int W, int gate_mod
     L->N = N;
     L->T = T;
     L->C = C;
+    L->M = M;
+    L->G = G;
     L->H = hs.tables;
     L->W = W;
     L->De = hs.tables * W;
@@ -38,20 +59,25 @@ int engram_layer_alloc(engram_layer *L, int N, int T, int C, int W, int gate_mod
     int rc = sparse_table_alloc(&L->table, hs.rows, W, N * hs.tables, init_std, seed, stream);
     if (rc)
         return rc;
-    size_t NC = (size_t)N * C;
-    float **bufs[] = {&L->k,  &L->v,     &L->qn,    &L->kn, &L->u,   &L->un,  &L->conv, &L->du,
-                      &L->dk, &L->dv,    &L->dconv, &L->dun, &L->dqn, &L->dkn};
+    size_t NC = (size_t)N * C, NGC = NC * G, NMC = NC * M;
+    struct {
+        float **p;
+        size_t n;
+    } bufs[] = {{&L->k, NGC},     {&L->v, NC},     {&L->qn, NGC},   {&L->kn, NGC},    {&L->u, NMC},
+                {&L->un, NMC},    {&L->conv, NMC}, {&L->du, NMC},   {&L->dk, NGC},    {&L->dv, NC},
+                {&L->dconv, NMC}, {&L->dun, NMC},  {&L->dqn, NGC},  {&L->dkn, NGC},   {&L->hsum, G < M ? NC : 0},
+                {&L->dhsum, G < M ? NC : 0}};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (!(*bufs[i] = es_floats_new(NC))) {
+        if (bufs[i].n && !(*bufs[i].p = es_floats_new(bufs[i].n))) {
             engram_layer_free(L);
             return ES_ENOMEM;
         }
     L->e = es_floats_new((size_t)N * L->De);
-    L->q_rstd = es_floats_new((size_t)N);
-    L->k_rstd = es_floats_new((size_t)N);
-    L->u_rstd = es_floats_new((size_t)N);
-    L->score = es_floats_new((size_t)N);
-    L->gate = es_floats_new((size_t)N);
+    L->q_rstd = es_floats_new((size_t)N * G);
+    L->k_rstd = es_floats_new((size_t)N * G);
+    L->u_rstd = es_floats_new((size_t)N * M);
+    L->score = es_floats_new((size_t)N * G);
+    L->gate = es_floats_new((size_t)N * G);
     if (!L->e || !L->q_rstd || !L->k_rstd || !L->u_rstd || !L->score || !L->gate) {
         engram_layer_free(L);
         return ES_ENOMEM;
@@ -63,7 +89,7 @@ void engram_layer_free(engram_layer *L)
 {
     float *bufs[] = {L->k,  L->v,  L->qn,    L->kn,  L->u,   L->un,  L->conv,   L->du,     L->dk,
                      L->dv, L->dconv, L->dun, L->dqn, L->dkn, L->e, L->q_rstd, L->k_rstd, L->u_rstd,
-                     L->score, L->gate};
+                     L->score, L->gate, L->hsum, L->dhsum};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         es_floats_free(bufs[i]);
     sparse_table_free(&L->table);
@@ -72,7 +98,7 @@ void engram_layer_free(engram_layer *L)
 
 void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *cids)
 {
-    int N = L->N, C = L->C, H = L->H, W = L->W, De = L->De, T = L->T;
+    int N = L->N, C = L->C, H = L->H, W = L->W, De = L->De, T = L->T, M = L->M, G = L->G, MC = M * C;
     float inv_sqrt_c = 1.0f / sqrtf((float)C);
     if (L->off) {
         memcpy(out, h, sizeof(float) * (size_t)N * C);
@@ -89,52 +115,71 @@ void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *
 
     es_gemm_nt(N, C, De, 1.0f, L->e, De, L->wv, De, 0.0f, L->v, C);
     if (L->gate_mode != GATE_OFF) {
-        es_gemm_nt(N, C, De, 1.0f, L->e, De, L->wk, De, 0.0f, L->k, C);
-        rmsnorm_forward(L->qn, L->q_rstd, h, L->q_norm, N, C);
-        rmsnorm_forward(L->kn, L->k_rstd, L->k, L->k_norm, N, C);
+        es_gemm_nt(N, G * C, De, 1.0f, L->e, De, L->wk, De, 0.0f, L->k, G * C);
+        const float *query = h;
+        if (G < M) { /* one gate for all branches: its query is their sum */
+#pragma omp parallel for schedule(static)
+            for (int n = 0; n < N; n++)
+                for (int c = 0; c < C; c++) {
+                    float sum = 0.0f;
+                    for (int m = 0; m < M; m++)
+                        sum += h[((size_t)n * M + m) * C + c];
+                    L->hsum[(size_t)n * C + c] = sum;
+                }
+            query = L->hsum;
+        }
+        norm_forward(L->qn, L->q_rstd, query, L->q_norm, N * G, C, G);
+        norm_forward(L->kn, L->k_rstd, L->k, L->k_norm, N * G, C, G);
     }
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        float g = 1.0f;
-        if (L->gate_mode != GATE_OFF) {
-            const float *q = L->qn + (size_t)n * C, *k = L->kn + (size_t)n * C;
-            float dot = 0.0f;
-            for (int c = 0; c < C; c++)
-                dot += q[c] * k[c];
-            float x = dot * inv_sqrt_c;
-            L->score[n] = x;
-            if (L->gate_mode == GATE_SSQRT)
-                x = copysignf(sqrtf(fmaxf(fabsf(x), SSQRT_FLOOR)), x);
-            g = 1.0f / (1.0f + expf(-x));
+        for (int gi = 0; gi < G; gi++) {
+            float g = 1.0f;
+            size_t row = (size_t)n * G + gi;
+            if (L->gate_mode != GATE_OFF) {
+                const float *q = L->qn + row * C, *k = L->kn + row * C;
+                float dot = 0.0f;
+                for (int c = 0; c < C; c++)
+                    dot += q[c] * k[c];
+                float x = dot * inv_sqrt_c;
+                L->score[row] = x;
+                if (L->gate_mode == GATE_SSQRT)
+                    x = copysignf(sqrtf(fmaxf(fabsf(x), SSQRT_FLOOR)), x);
+                g = 1.0f / (1.0f + expf(-x));
+            }
+            L->gate[row] = g;
         }
-        L->gate[n] = g;
         const float *v = L->v + (size_t)n * C;
-        float *u = L->u + (size_t)n * C;
-        for (int c = 0; c < C; c++)
-            u[c] = g * v[c];
+        for (int m = 0; m < M; m++) {
+            float g = L->gate[(size_t)n * G + (G == M ? m : 0)];
+            float *u = L->u + ((size_t)n * M + m) * C;
+            for (int c = 0; c < C; c++)
+                u[c] = g * v[c];
+        }
     }
     if (!L->conv_on) {
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < (size_t)N * C; i++)
+        for (size_t i = 0; i < (size_t)N * MC; i++)
             out[i] = h[i] + L->u[i];
         es_prof_end(PROF_ENGRAM);
         return;
     }
-    rmsnorm_forward(L->un, L->u_rstd, L->u, L->conv_norm, N, C);
+    norm_forward(L->un, L->u_rstd, L->u, L->conv_norm, N * M, C, M);
     int K = L->kernel, dil = L->dilation;
+    /* the conv runs over the M*C channels of all branches */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         int t = n % T;
-        float *cv = L->conv + (size_t)n * C, *o = out + (size_t)n * C;
-        const float *u = L->u + (size_t)n * C, *hn = h + (size_t)n * C;
-        for (int c = 0; c < C; c++)
+        float *cv = L->conv + (size_t)n * MC, *o = out + (size_t)n * MC;
+        const float *u = L->u + (size_t)n * MC, *hn = h + (size_t)n * MC;
+        for (int c = 0; c < MC; c++)
             cv[c] = 0.0f;
         for (int j = 0; j < K && t - j * dil >= 0; j++) {
-            const float *src = L->un + (size_t)(n - j * dil) * C;
-            for (int c = 0; c < C; c++)
+            const float *src = L->un + (size_t)(n - j * dil) * MC;
+            for (int c = 0; c < MC; c++)
                 cv[c] += L->conv_w[c * K + j] * src[c];
         }
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < MC; c++)
             o[c] = hn[c] + u[c] + cv[c] / (1.0f + expf(-cv[c]));
     }
     es_prof_end(PROF_ENGRAM);
@@ -142,15 +187,16 @@ void engram_forward(engram_layer *L, float *out, const float *h, const int32_t *
 
 void engram_backward(engram_layer *L, float *dh, const float *dy, const float *h)
 {
-    int N = L->N, C = L->C, De = L->De, T = L->T, K = L->kernel, dil = L->dilation;
-    size_t NC = (size_t)N * C;
+    int N = L->N, C = L->C, De = L->De, T = L->T, K = L->kernel, dil = L->dilation, M = L->M, G = L->G;
+    int MC = M * C; /* the conv's channels */
+    size_t NC = (size_t)N * C, NMC = NC * M;
     float inv_sqrt_c = 1.0f / sqrtf((float)C);
     es_prof_begin(PROF_ENGRAM);
-    memcpy(L->du, dy, sizeof(float) * NC);
+    memcpy(L->du, dy, sizeof(float) * NMC);
     if (L->conv_on) {
         /* through SiLU */
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < NC; i++) {
+        for (size_t i = 0; i < NMC; i++) {
             float x = L->conv[i], s = 1.0f / (1.0f + expf(-x));
             L->dconv[i] = dy[i] * (s + x * s * (1.0f - s));
         }
@@ -158,12 +204,12 @@ void engram_backward(engram_layer *L, float *dh, const float *dy, const float *h
 #pragma omp parallel
         {
             int th = omp_get_thread_num(), nt = omp_get_num_threads();
-            int c0 = C * th / nt, c1 = C * (th + 1) / nt;
+            int c0 = MC * th / nt, c1 = MC * (th + 1) / nt;
             for (int n = 0; n < N; n++) {
                 int t = n % T;
-                const float *d = L->dconv + (size_t)n * C;
+                const float *d = L->dconv + (size_t)n * MC;
                 for (int j = 0; j < K && t - j * dil >= 0; j++) {
-                    const float *src = L->un + (size_t)(n - j * dil) * C;
+                    const float *src = L->un + (size_t)(n - j * dil) * MC;
                     for (int c = c0; c < c1; c++)
                         L->d_conv_w[c * K + j] += d[c] * src[c];
                 }
@@ -173,51 +219,70 @@ void engram_backward(engram_layer *L, float *dh, const float *dy, const float *h
 #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++) {
             int t = n % T;
-            float *out = L->dun + (size_t)n * C;
-            for (int c = 0; c < C; c++)
+            float *out = L->dun + (size_t)n * MC;
+            for (int c = 0; c < MC; c++)
                 out[c] = 0.0f;
             for (int j = 0; j < K && t + j * dil < T; j++) {
-                const float *d = L->dconv + (size_t)(n + j * dil) * C;
-                for (int c = 0; c < C; c++)
+                const float *d = L->dconv + (size_t)(n + j * dil) * MC;
+                for (int c = 0; c < MC; c++)
                     out[c] += L->conv_w[c * K + j] * d[c];
             }
         }
-        rmsnorm_backward(L->du, L->d_conv_norm, L->dun, L->u, L->conv_norm, L->u_rstd, N, C);
+        norm_backward(L->du, L->d_conv_norm, L->dun, L->u, L->conv_norm, L->u_rstd, N * M, C, M);
     }
-    /* u = g v */
+    /* u_m = g_m v (g shared when G = 1) */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const float *du = L->du + (size_t)n * C, *v = L->v + (size_t)n * C;
+        const float *v = L->v + (size_t)n * C;
         float *dv = L->dv + (size_t)n * C;
-        float g = L->gate[n], dg = 0.0f;
-        for (int c = 0; c < C; c++) {
-            dv[c] = g * du[c];
-            dg += du[c] * v[c];
+        float dg[MHC_MAX_BRANCHES] = {0.0f};
+        for (int m = 0; m < M; m++) {
+            const float *du = L->du + ((size_t)n * M + m) * C;
+            int gi = G == M ? m : 0;
+            float g = L->gate[(size_t)n * G + gi];
+            for (int c = 0; c < C; c++) {
+                dv[c] = m == 0 ? g * du[c] : dv[c] + g * du[c];
+                dg[gi] += du[c] * v[c];
+            }
         }
         if (L->gate_mode == GATE_OFF)
             continue;
-        float ds = dg * g * (1.0f - g);
-        if (L->gate_mode == GATE_SSQRT) {
-            float x = fabsf(L->score[n]);
-            ds = x > SSQRT_FLOOR ? ds * 0.5f / sqrtf(x) : 0.0f;
-        }
-        ds *= inv_sqrt_c;
-        const float *q = L->qn + (size_t)n * C, *k = L->kn + (size_t)n * C;
-        float *dq = L->dqn + (size_t)n * C, *dk = L->dkn + (size_t)n * C;
-        for (int c = 0; c < C; c++) {
-            dq[c] = ds * k[c];
-            dk[c] = ds * q[c];
+        for (int gi = 0; gi < G; gi++) {
+            size_t row = (size_t)n * G + gi;
+            float g = L->gate[row];
+            float ds = dg[gi] * g * (1.0f - g);
+            if (L->gate_mode == GATE_SSQRT) {
+                float x = fabsf(L->score[row]);
+                ds = x > SSQRT_FLOOR ? ds * 0.5f / sqrtf(x) : 0.0f;
+            }
+            ds *= inv_sqrt_c;
+            const float *q = L->qn + row * C, *k = L->kn + row * C;
+            float *dq = L->dqn + row * C, *dk = L->dkn + row * C;
+            for (int c = 0; c < C; c++) {
+                dq[c] = ds * k[c];
+                dk[c] = ds * q[c];
+            }
         }
     }
     float *de = L->table.hit_grad; /* [N, H*W] is exactly [N*H, W]: one gradient per hit */
     es_gemm_tn(C, De, N, 1.0f, L->dv, C, L->e, De, 1.0f, L->d_wv, De);
     es_gemm_nn(N, De, C, 1.0f, L->dv, C, L->wv, De, 0.0f, de, De);
     if (L->gate_mode != GATE_OFF) {
-        rmsnorm_backward(dh, L->d_q_norm, L->dqn, h, L->q_norm, L->q_rstd, N, C);
-        memset(L->dk, 0, sizeof(float) * NC);
-        rmsnorm_backward(L->dk, L->d_k_norm, L->dkn, L->k, L->k_norm, L->k_rstd, N, C);
-        es_gemm_tn(C, De, N, 1.0f, L->dk, C, L->e, De, 1.0f, L->d_wk, De);
-        es_gemm_nn(N, De, C, 1.0f, L->dk, C, L->wk, De, 1.0f, de, De);
+        if (G < M) { /* the shared gate's query is the sum of the branches */
+            memset(L->dhsum, 0, sizeof(float) * NC);
+            rmsnorm_backward(L->dhsum, L->d_q_norm, L->dqn, L->hsum, L->q_norm, L->q_rstd, N, C);
+#pragma omp parallel for schedule(static)
+            for (int n = 0; n < N; n++)
+                for (int m = 0; m < M; m++)
+                    for (int c = 0; c < C; c++)
+                        dh[((size_t)n * M + m) * C + c] += L->dhsum[(size_t)n * C + c];
+        } else {
+            norm_backward(dh, L->d_q_norm, L->dqn, h, L->q_norm, L->q_rstd, N * G, C, G);
+        }
+        memset(L->dk, 0, sizeof(float) * NC * G);
+        norm_backward(L->dk, L->d_k_norm, L->dkn, L->k, L->k_norm, L->k_rstd, N * G, C, G);
+        es_gemm_tn(G * C, De, N, 1.0f, L->dk, G * C, L->e, De, 1.0f, L->d_wk, De);
+        es_gemm_nn(N, De, G * C, 1.0f, L->dk, G * C, L->wk, De, 1.0f, de, De);
     }
     sparse_table_collect(&L->table);
     es_prof_end(PROF_ENGRAM);

@@ -27,6 +27,13 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
                       const float *rstd, int N, int C);
 
+/* The same over rows interleaving G groups, each with its own gain: row r
+ * of inp[rows,C] uses weight[(r % G) * C ...], weight[G,C] (mHC's
+ * per-branch norms over a stream [N, G, C]); dweight[G,C] +=. */
+void rmsnorm_grouped_forward(float *out, float *rstd, const float *inp, const float *weight, int rows, int C, int G);
+void rmsnorm_grouped_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                              const float *rstd, int rows, int C, int G);
+
 /* --- linear.c: out[N,OC] = inp[N,IC] . w[OC,IC]^T --------------------------- */
 /* beta = 0 overwrites out, beta = 1 adds to it (residual connections). */
 void linear_forward(float *out, const float *inp, const float *w, int N, int IC, int OC, float beta);

@@ -8,6 +8,7 @@
 #include "core/profile.h"
 #include "core/rng.h"
 #include "model/layers.h"
+#include "model/mhc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,15 @@
 #include <string.h>
 
 enum { INIT_NORMAL, INIT_OUTPUT, INIT_ONES, INIT_ZERO };
+
+/* Residual-stream branches (mHC); configs built in code may leave it 0. */
+static int branches_of(const model_config *c) { return c->branches > 1 ? c->branches : 1; }
+
+/* Engram gate groups: one per branch, or one shared. */
+static int gate_groups_of(const model_config *c)
+{
+    return branches_of(c) > 1 && c->engram.branch_gates ? branches_of(c) : 1;
+}
 
 /* The gradient view of a parameter view. */
 static float *grad_of(const model *m, const float *param) { return m->grads + (param - m->params); }
@@ -55,6 +65,7 @@ static int layout(model *m, tensor_init *inits)
     const model_config *c = &m->cfg;
     int C = c->d_model, F = c->ffn_hidden, V = m->vocab, count = 0;
     int E = c->moe.experts, K = c->moe.top_k, FE = c->moe.expert_hidden, S = c->moe.shared;
+    int M = branches_of(c), G = gate_groups_of(c), P = 2 * M + M * M;
     char name[64];
     m->wte = add_tensor(m, &count, inits, "wte", V, C, 0, 1, 1, INIT_NORMAL);
     for (int l = 0; l < c->n_layers; l++) {
@@ -71,14 +82,23 @@ static int layout(model *m, tensor_init *inits)
             int De = g->De;
             ADD(g->wv, "engram.wv", C, De, 1, 1.0, INIT_OUTPUT)
             if (c->engram.gate != GATE_OFF) {
-                ADD(g->wk, "engram.wk", C, De, 1, 1.0, INIT_NORMAL)
-                ADD(g->q_norm, "engram.q_norm", 1, C, 0, 1.0, INIT_ONES)
-                ADD(g->k_norm, "engram.k_norm", 1, C, 0, 1.0, INIT_ONES)
+                ADD(g->wk, "engram.wk", G * C, De, 1, 1.0, INIT_NORMAL)
+                ADD(g->q_norm, "engram.q_norm", 1, G * C, 0, 1.0, INIT_ONES)
+                ADD(g->k_norm, "engram.k_norm", 1, G * C, 0, 1.0, INIT_ONES)
             }
             if (c->engram.conv) {
-                ADD(g->conv_norm, "engram.conv_norm", 1, C, 0, 1.0, INIT_ONES)
-                ADD(g->conv_w, "engram.conv_w", C, c->engram.conv_kernel, 0, 1.0, INIT_ZERO)
+                ADD(g->conv_norm, "engram.conv_norm", 1, M * C, 0, 1.0, INIT_ONES)
+                ADD(g->conv_w, "engram.conv_w", M * C, c->engram.conv_kernel, 0, 1.0, INIT_ZERO)
             }
+        }
+        if (M > 1) { /* alpha and bias are set by mhc_init after the loop of inits */
+            mhc_layer *ha = m->mhc ? &m->mhc[2 * l] : NULL, *hf = m->mhc ? &m->mhc[2 * l + 1] : NULL;
+            ADD(ha->phi, "mhc_attn.phi", P, M * C, 1, 1.0, INIT_NORMAL)
+            ADD(ha->alpha, "mhc_attn.alpha", 1, 3, 0, 1.0, INIT_ZERO)
+            ADD(ha->bias, "mhc_attn.bias", 1, P, 0, 1.0, INIT_ZERO)
+            ADD(hf->phi, "mhc_ffn.phi", P, M * C, 1, 1.0, INIT_NORMAL)
+            ADD(hf->alpha, "mhc_ffn.alpha", 1, 3, 0, 1.0, INIT_ZERO)
+            ADD(hf->bias, "mhc_ffn.bias", 1, P, 0, 1.0, INIT_ZERO)
         }
         ADD(b->ln1, "ln1", 1, C, 0, 1.0, INIT_ONES)
         ADD(b->wqkv, "attn.wqkv", 3 * C, C, 1, 1.0, INIT_NORMAL)
@@ -129,6 +149,20 @@ static int alloc_acts(model *m)
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!(*list[i].p = es_floats_new(list[i].n)))
             return ES_ENOMEM;
+    size_t M = (size_t)branches_of(c);
+    if (M > 1) {
+        m->stream = es_floats_new((2 * L + 1) * N * M * C);
+        m->sub_out = es_floats_new(2 * L * N * C);
+        m->dstream = es_floats_new(N * M * C);
+        m->dstream2 = es_floats_new(N * M * C);
+        m->dsub = es_floats_new(N * C);
+        m->mhc = es_calloc(2 * L, sizeof *m->mhc);
+        if (!m->stream || !m->sub_out || !m->dstream || !m->dstream2 || !m->dsub || !m->mhc)
+            return ES_ENOMEM;
+        for (size_t i = 0; i < 2 * L; i++)
+            if (mhc_layer_alloc(&m->mhc[i], (int)N, (int)M, (int)C, MHC_SINKHORN_ITERS))
+                return ES_ENOMEM;
+    }
     return ES_OK;
 }
 
@@ -152,7 +186,7 @@ static int build_memory(model *m, const int32_t *compress_map, int compressed_vo
     if (cfg->memory == MEMORY_ENGRAM) {
         int n = cfg->engram.n_layers;
         m->engram = es_calloc((size_t)n, sizeof *m->engram);
-        m->engram_out = es_floats_new((size_t)n * N * C);
+        m->engram_out = es_floats_new((size_t)n * N * branches_of(cfg) * C);
         if (!m->engram || !m->engram_out)
             return ES_ENOMEM;
         int64_t per_table = cfg->engram.slots / n / tables;
@@ -162,8 +196,9 @@ static int build_memory(model *m, const int32_t *compress_map, int compressed_vo
             rc = ngram_hasher_init(&g->hasher, cfg->engram.orders, cfg->engram.n_orders, cfg->engram.heads,
                                    per_table, seed, layer, pad, used, &n_used);
             if (rc == ES_OK)
-                rc = engram_layer_alloc(g, N, m->T, C, cfg->engram.head_dim, cfg->engram.gate, cfg->engram.conv,
-                                        cfg->engram.conv_kernel, cfg->engram.init_std, seed, 0x7ab1e000u + layer);
+                rc = engram_layer_alloc(g, N, m->T, C, branches_of(cfg), gate_groups_of(cfg), cfg->engram.head_dim,
+                                        cfg->engram.gate, cfg->engram.conv, cfg->engram.conv_kernel,
+                                        cfg->engram.init_std, seed, 0x7ab1e000u + layer);
             m->n_engram = i + 1;
             m->engram_at[layer] = i;
             m->tables[m->n_tables++] = &g->table;
@@ -249,6 +284,12 @@ int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, i
             x->d_shared_w2 = m->grads + (x->shared_w2 - m->params);
         }
     }
+    for (int i = 0; m->mhc && i < 2 * cfg->n_layers; i++) {
+        mhc_layer *h = &m->mhc[i];
+        h->d_phi = grad_of(m, h->phi);
+        h->d_alpha = grad_of(m, h->alpha);
+        h->d_bias = grad_of(m, h->bias);
+    }
     for (int i = 0; i < m->n_engram; i++) {
         engram_layer *g = &m->engram[i];
         g->d_wv = grad_of(m, g->wv);
@@ -284,6 +325,8 @@ int model_new(const model_config *cfg, int vocab, const int32_t *compress_map, i
                              (inits[i].init == INIT_OUTPUT ? out_scale : 1.0f);
         }
     }
+    for (int i = 0; m->mhc && i < 2 * cfg->n_layers; i++)
+        mhc_init(m->mhc[i].alpha, m->mhc[i].bias, m->mhc[i].M);
     free(inits);
     *out = m;
     return ES_OK;
@@ -301,6 +344,12 @@ void model_free(model *m)
                      s->head,    s->dlnf,      s->dlm_head, m->params,   m->grads,    m->rope_cos, m->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         es_floats_free(bufs[i]);
+    float *branch_bufs[] = {m->stream, m->sub_out, m->dstream, m->dstream2, m->dsub};
+    for (size_t i = 0; i < sizeof branch_bufs / sizeof branch_bufs[0]; i++)
+        es_floats_free(branch_bufs[i]);
+    for (int i = 0; m->mhc && i < 2 * m->cfg.n_layers; i++)
+        mhc_layer_free(&m->mhc[i]);
+    free(m->mhc);
     for (int l = 0; m->moe && l < m->cfg.n_layers; l++)
         moe_layer_free(&m->moe[l]);
     free(m->moe);
@@ -320,11 +369,129 @@ void model_free(model *m)
     free(m);
 }
 
+/* out += Attention(RMSNorm(x)) . wo^T for block l; x [N, C]. */
+static void attention_sublayer_forward(model *m, int l, const float *x, float *out)
+{
+    const model_config *c = &m->cfg;
+    int B = m->B, T = m->T, N = B * T, C = c->d_model, H = c->n_heads;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+    const block_params *p = &m->blocks[l];
+    float *ln1 = a->ln1 + l * NC, *atty = a->atty + l * NC, *qkv = a->qkv + l * 3 * NC;
+    es_prof_begin(PROF_ATTENTION);
+    rmsnorm_forward(ln1, a->ln1_rstd + (size_t)l * N, x, p->ln1, N, C);
+    linear_forward(qkv, ln1, p->wqkv, N, C, 3 * C, 0.0f);
+    attention_forward(atty, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos, m->rope_sin, B, T, C, H);
+    linear_forward(out, atty, p->wo, N, C, C, 1.0f);
+    es_prof_end(PROF_ATTENTION);
+}
+
+/* out += FFN(RMSNorm(x)) (SwiGLU or MoE) for block l; x [N, C]. */
+static void ffn_sublayer_forward(model *m, int l, const float *x, float *out)
+{
+    const model_config *c = &m->cfg;
+    int T = m->T, N = m->B * T, C = c->d_model, F = c->ffn_hidden;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+    const block_params *p = &m->blocks[l];
+    float *ln2 = a->ln2 + l * NC;
+    es_prof_begin(PROF_ATTENTION);
+    rmsnorm_forward(ln2, a->ln2_rstd + (size_t)l * N, x, p->ln2, N, C);
+    es_prof_end(PROF_ATTENTION);
+    if (m->moe) {
+        moe_forward(&m->moe[l], out, ln2, T);
+        m->aux_loss += m->moe[l].aux_loss;
+    } else {
+        es_prof_begin(PROF_EXPERTS);
+        swiglu_forward(out, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2, N,
+                       C, F, 1.0f);
+        es_prof_end(PROF_EXPERTS);
+    }
+}
+
+/* dx[N, C] += the gradient through block l's attention sub-layer of
+ * dout[N, C] (its output's gradient); x its input. dout may be dx. */
+static void attention_sublayer_backward(model *m, int l, const float *x, float *dx, const float *dout)
+{
+    const model_config *c = &m->cfg;
+    int B = m->B, T = m->T, N = B * T, C = c->d_model, H = c->n_heads;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+    const block_params *p = &m->blocks[l];
+    float *ln1 = a->ln1 + l * NC, *atty = a->atty + l * NC, *qkv = a->qkv + l * 3 * NC;
+    es_prof_begin(PROF_ATTENTION);
+    memset(s->dy, 0, sizeof(float) * NC);
+    linear_backward(s->dy, grad_of(m, p->wo), dout, atty, p->wo, N, C, C);
+    attention_backward(s->dqkv, s->datt, s->dy, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos, m->rope_sin,
+                       B, T, C, H);
+    memset(s->dx, 0, sizeof(float) * NC);
+    linear_backward(s->dx, grad_of(m, p->wqkv), s->dqkv, ln1, p->wqkv, N, C, 3 * C);
+    rmsnorm_backward(dx, grad_of(m, p->ln1), s->dx, x, p->ln1, a->ln1_rstd + (size_t)l * N, N, C);
+    es_prof_end(PROF_ATTENTION);
+}
+
+/* The same through block l's FFN sub-layer. dout may be dx. */
+static void ffn_sublayer_backward(model *m, int l, const float *x, float *dx, const float *dout)
+{
+    const model_config *c = &m->cfg;
+    int T = m->T, N = m->B * T, C = c->d_model, F = c->ffn_hidden;
+    size_t NC = (size_t)N * C;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+    const block_params *p = &m->blocks[l];
+    float *ln2 = a->ln2 + l * NC;
+    memset(s->dx, 0, sizeof(float) * NC);
+    if (m->moe) {
+        moe_backward(&m->moe[l], &m->moe_scratch, s->dx, dout, ln2, T);
+    } else {
+        es_prof_begin(PROF_EXPERTS);
+        swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, dout, ln2,
+                        a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
+        es_prof_end(PROF_EXPERTS);
+    }
+    es_prof_begin(PROF_ATTENTION);
+    rmsnorm_backward(dx, grad_of(m, p->ln2), s->dx, x, p->ln2, a->ln2_rstd + (size_t)l * N, N, C);
+    es_prof_end(PROF_ATTENTION);
+}
+
+/* The blocks over M > 1 branches: stream[0] holds the embedding in every
+ * branch; each sub-layer reads out, runs, writes back (mhc.h). */
+static void blocks_forward_branches(model *m)
+{
+    const model_config *c = &m->cfg;
+    int N = m->B * m->T, C = c->d_model, M = branches_of(c), L = c->n_layers;
+    size_t NC = (size_t)N * C, NMC = NC * M;
+    model_acts *a = &m->acts;
+    for (int l = 0; l < L; l++) {
+        float *x = m->stream + (size_t)2 * l * NMC;
+        if (m->engram_at[l] >= 0) {
+            float *after = m->engram_out + (size_t)m->engram_at[l] * NMC;
+            engram_forward(&m->engram[m->engram_at[l]], after, x, m->cids);
+            x = after;
+        }
+        float *f = m->sub_out + (size_t)2 * l * NC, *mid = m->stream + (size_t)(2 * l + 1) * NMC;
+        mhc_coeffs_forward(&m->mhc[2 * l], x);
+        mhc_read_forward(&m->mhc[2 * l], a->resid + l * NC, x);
+        memset(f, 0, sizeof(float) * NC);
+        attention_sublayer_forward(m, l, a->resid + l * NC, f);
+        mhc_write_forward(&m->mhc[2 * l], mid, x, f);
+
+        float *f2 = m->sub_out + (size_t)(2 * l + 1) * NC, *next = m->stream + (size_t)(2 * l + 2) * NMC;
+        mhc_coeffs_forward(&m->mhc[2 * l + 1], mid);
+        mhc_read_forward(&m->mhc[2 * l + 1], a->resid_mid + l * NC, mid);
+        memset(f2, 0, sizeof(float) * NC);
+        ffn_sublayer_forward(m, l, a->resid_mid + l * NC, f2);
+        mhc_write_forward(&m->mhc[2 * l + 1], next, mid, f2);
+    }
+    mhc_sum_forward(a->resid + L * NC, m->stream + (size_t)2 * L * NMC, N, M, C);
+}
+
 /* Everything up to the final norm: a->lnf holds the LM head's input. */
 static void forward_body(model *m, const int32_t *inputs)
 {
     const model_config *c = &m->cfg;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads;
+    int N = m->B * m->T, C = c->d_model, M = branches_of(c);
     size_t NC = (size_t)N * C;
     model_acts *a = &m->acts;
 
@@ -335,9 +502,14 @@ static void forward_body(model *m, const int32_t *inputs)
         m->cids[n] = m->compress_map ? m->compress_map[inputs[n]] : inputs[n];
     if (m->overenc)
         overencoding_forward(m->overenc, a->resid, m->cids);
+    if (M > 1)
+        for (int n = 0; n < N; n++)
+            for (int b = 0; b < M; b++)
+                memcpy(m->stream + ((size_t)n * M + b) * C, a->resid + (size_t)n * C, sizeof(float) * C);
     es_prof_end(PROF_EMBEDDING);
-    for (int l = 0; l < c->n_layers; l++) {
-        const block_params *p = &m->blocks[l];
+    if (M > 1)
+        blocks_forward_branches(m);
+    for (int l = 0; M == 1 && l < c->n_layers; l++) {
         float *x = a->resid + l * NC;
         if (m->engram_at[l] >= 0) {
             float *after = m->engram_out + (size_t)m->engram_at[l] * NC;
@@ -345,28 +517,12 @@ static void forward_body(model *m, const int32_t *inputs)
             x = after;
         }
         float *mid = a->resid_mid + l * NC, *next = a->resid + (l + 1) * NC;
-        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
-        float *qkv = a->qkv + l * 3 * NC;
         /* mid = x + attention(rmsnorm(x)) . wo^T */
-        es_prof_begin(PROF_ATTENTION);
-        rmsnorm_forward(ln1, a->ln1_rstd + (size_t)l * N, x, p->ln1, N, C);
-        linear_forward(qkv, ln1, p->wqkv, N, C, 3 * C, 0.0f);
-        attention_forward(atty, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos, m->rope_sin, B, T, C, H);
         memcpy(mid, x, sizeof(float) * NC);
-        linear_forward(mid, atty, p->wo, N, C, C, 1.0f);
-        /* next = mid + swiglu(rmsnorm(mid)) */
-        rmsnorm_forward(ln2, a->ln2_rstd + (size_t)l * N, mid, p->ln2, N, C);
+        attention_sublayer_forward(m, l, x, mid);
+        /* next = mid + ffn(rmsnorm(mid)) */
         memcpy(next, mid, sizeof(float) * NC);
-        es_prof_end(PROF_ATTENTION);
-        if (m->moe) {
-            moe_forward(&m->moe[l], next, ln2, T);
-            m->aux_loss += m->moe[l].aux_loss;
-        } else {
-            es_prof_begin(PROF_EXPERTS);
-            swiglu_forward(next, a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, ln2, p->w13, p->w2,
-                           N, C, F, 1.0f);
-            es_prof_end(PROF_EXPERTS);
-        }
+        ffn_sublayer_forward(m, l, mid, next);
     }
     es_prof_begin(PROF_HEAD);
     rmsnorm_forward(a->lnf, a->lnf_rstd, a->resid + c->n_layers * NC, m->lnf, N, C);
@@ -402,11 +558,56 @@ double model_evaluate(model *m, const int32_t *inputs, const int32_t *targets)
 
 void model_zero_grad(model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
+/* Backward of blocks_forward_branches, from scratch.dresid (the gradient
+ * of the summed final branches); leaves the embedding's gradient (the sum
+ * over branches) in scratch.dresid. */
+static void blocks_backward_branches(model *m)
+{
+    const model_config *c = &m->cfg;
+    int N = m->B * m->T, C = c->d_model, M = branches_of(c), L = c->n_layers;
+    size_t NC = (size_t)N * C, NMC = NC * M;
+    model_acts *a = &m->acts;
+    model_scratch *s = &m->scratch;
+    float *dS = m->dstream, *dP = m->dstream2, *swap;
+    memset(dS, 0, sizeof(float) * NMC);
+    mhc_sum_backward(dS, s->dresid, N, M, C);
+    for (int l = L - 1; l >= 0; l--) {
+        /* FFN sub-layer, from the branches mid */
+        mhc_layer *h = &m->mhc[2 * l + 1];
+        const float *mid = m->stream + (size_t)(2 * l + 1) * NMC;
+        memset(dP, 0, sizeof(float) * NMC);
+        memset(m->dsub, 0, sizeof(float) * NC);
+        mhc_write_backward(h, dP, m->dsub, dS, mid, m->sub_out + (size_t)(2 * l + 1) * NC);
+        memset(s->dresid, 0, sizeof(float) * NC);
+        ffn_sublayer_backward(m, l, a->resid_mid + l * NC, s->dresid, m->dsub);
+        mhc_read_backward(h, dP, s->dresid, mid);
+        mhc_coeffs_backward(h, dP);
+        swap = dS, dS = dP, dP = swap;
+
+        /* attention sub-layer, from the branches x (after Engram, if any) */
+        h = &m->mhc[2 * l];
+        const float *x = m->stream + (size_t)2 * l * NMC;
+        if (m->engram_at[l] >= 0)
+            x = m->engram_out + (size_t)m->engram_at[l] * NMC;
+        memset(dP, 0, sizeof(float) * NMC);
+        memset(m->dsub, 0, sizeof(float) * NC);
+        mhc_write_backward(h, dP, m->dsub, dS, x, m->sub_out + (size_t)2 * l * NC);
+        memset(s->dresid, 0, sizeof(float) * NC);
+        attention_sublayer_backward(m, l, a->resid + l * NC, s->dresid, m->dsub);
+        mhc_read_backward(h, dP, s->dresid, x);
+        mhc_coeffs_backward(h, dP);
+        swap = dS, dS = dP, dP = swap;
+
+        if (m->engram_at[l] >= 0)
+            engram_backward(&m->engram[m->engram_at[l]], dS, dS, m->stream + (size_t)2 * l * NMC);
+    }
+    mhc_sum_forward(s->dresid, dS, N, M, C);
+}
 
 void model_backward(model *m)
 {
     const model_config *c = &m->cfg;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->ffn_hidden, H = c->n_heads, V = m->vocab;
+    int N = m->B * m->T, C = c->d_model, V = m->vocab;
     size_t NC = (size_t)N * C;
     model_acts *a = &m->acts;
     model_scratch *s = &m->scratch;
@@ -420,34 +621,16 @@ void model_backward(model *m)
     rmsnorm_backward(s->dresid, grad_of(m, m->lnf), s->dlnf, a->resid + c->n_layers * NC, m->lnf, a->lnf_rstd, N,
                      C);
     es_prof_end(PROF_HEAD);
-    for (int l = c->n_layers - 1; l >= 0; l--) {
-        const block_params *p = &m->blocks[l];
+    if (branches_of(c) > 1)
+        blocks_backward_branches(m);
+    for (int l = c->n_layers - 1; branches_of(c) == 1 && l >= 0; l--) {
         float *x = a->resid + l * NC, *mid = a->resid_mid + l * NC;
         if (m->engram_at[l] >= 0)
             x = m->engram_out + (size_t)m->engram_at[l] * NC;
-        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC, *atty = a->atty + l * NC;
-        float *qkv = a->qkv + l * 3 * NC;
-        /* FFN branch: dresid already holds d(next) = d(mid) via the identity */
-        memset(s->dx, 0, sizeof(float) * NC);
-        if (m->moe) {
-            moe_backward(&m->moe[l], &m->moe_scratch, s->dx, s->dresid, ln2, T);
-        } else {
-            es_prof_begin(PROF_EXPERTS);
-            swiglu_backward(s->dx, grad_of(m, p->w13), grad_of(m, p->w2), s->dffn_h, s->dffn_z, s->dresid, ln2,
-                            a->ffn_h + (size_t)l * N * 2 * F, a->ffn_z + (size_t)l * N * F, p->w13, p->w2, N, C, F);
-            es_prof_end(PROF_EXPERTS);
-        }
-        es_prof_begin(PROF_ATTENTION);
-        rmsnorm_backward(s->dresid, grad_of(m, p->ln2), s->dx, mid, p->ln2, a->ln2_rstd + (size_t)l * N, N, C);
-        /* attention branch */
-        memset(s->dy, 0, sizeof(float) * NC);
-        linear_backward(s->dy, grad_of(m, p->wo), s->dresid, atty, p->wo, N, C, C);
-        attention_backward(s->dqkv, s->datt, s->dy, qkv, a->att + (size_t)l * B * H * T * T, m->rope_cos,
-                           m->rope_sin, B, T, C, H);
-        memset(s->dx, 0, sizeof(float) * NC);
-        linear_backward(s->dx, grad_of(m, p->wqkv), s->dqkv, ln1, p->wqkv, N, C, 3 * C);
-        rmsnorm_backward(s->dresid, grad_of(m, p->ln1), s->dx, x, p->ln1, a->ln1_rstd + (size_t)l * N, N, C);
-        es_prof_end(PROF_ATTENTION);
+        /* dresid holds d(next) = d(mid) via the identity; add the FFN's path */
+        ffn_sublayer_backward(m, l, mid, s->dresid, s->dresid);
+        /* and the attention's: d(x) = d(mid) + its path */
+        attention_sublayer_backward(m, l, x, s->dresid, s->dresid);
         /* Engram: out = h + y, so d(h) = d(out) + the gate's query path */
         if (m->engram_at[l] >= 0)
             engram_backward(&m->engram[m->engram_at[l]], s->dresid, s->dresid, a->resid + l * NC);
@@ -544,12 +727,18 @@ double model_flops_per_token(const model_config *c, int vocab)
     if (c->moe.experts > 0)
         ffn = C * c->moe.experts + 3.0 * C * c->moe.expert_hidden * (c->moe.shared + c->moe.top_k);
     double per_layer = 3 * C * C + C * C + ffn + C * (T + 1);
+    /* mHC: each of the two sub-layers' coefficient projections, read-out
+     * and write-back (mhc.h; Sinkhorn's M x M iterations are negligible) */
+    int M = branches_of(c), G = gate_groups_of(c);
+    if (M > 1)
+        per_layer += 2 * mhc_macs_per_token(M, (int)C);
     /* Engram: the value (and key) projections C De, the depthwise conv
      * C kernel; lookups, norms and gates are not matrix products. */
     double engram = 0.0;
     if (c->memory == MEMORY_ENGRAM) {
         double De = (double)c->engram.n_orders * c->engram.heads * c->engram.head_dim;
-        engram = C * De * (c->engram.gate != GATE_OFF ? 2 : 1) + (c->engram.conv ? C * c->engram.conv_kernel : 0);
+        engram = C * De * (c->engram.gate != GATE_OFF ? 1 + G : 1) +
+                 (c->engram.conv ? M * C * c->engram.conv_kernel : 0);
         engram *= c->engram.n_layers;
     }
     double forward = 2.0 * (c->n_layers * per_layer + engram + C * V);
@@ -570,6 +759,11 @@ int model_count(const model_config *c, int vocab, double *p_tot, double *p_act, 
     } else {
         total += L * 3 * C * c->ffn_hidden;
         active += L * 3 * C * c->ffn_hidden;
+    }
+    int M = branches_of(c), G = gate_groups_of(c);
+    if (M > 1) { /* mHC around attention and FFN of every block */
+        total += L * 2 * mhc_params(M, (int)C);
+        active += L * 2 * mhc_params(M, (int)C);
     }
     total += C; /* final norm */
     active += C;
@@ -595,9 +789,9 @@ int model_count(const model_config *c, int vocab, double *p_tot, double *p_act, 
             double De = (double)tables * c->engram.head_dim;
             double module = C * De;                                     /* value projection */
             if (c->engram.gate != GATE_OFF)
-                module += C * De + 2 * C;                               /* key projection, gate norms */
+                module += G * (C * De + 2 * C);                         /* key projections, gate norms */
             if (c->engram.conv)
-                module += C + C * c->engram.conv_kernel;                /* conv norm, conv */
+                module += M * (C + C * c->engram.conv_kernel);          /* conv norms, conv */
             total += layers * module;
             active += layers * module;
         }

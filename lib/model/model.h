@@ -3,6 +3,11 @@
  *   h = h + Engram(h, ids)            (blocks listed in model.engram.layers)
  *   h = h + Attention(RMSNorm(h));  h = h + FFN(RMSNorm(h))    (FFN: SwiGLU or MoE)
  * a final RMSNorm, an untied LM head and the cross-entropy loss.
+ * With model.branches M > 1 the residual stream is M branches (mHC,
+ * model/mhc.h): the embedding is copied to every branch, attention and FFN
+ * each read the branches out and write back through their own mHC
+ * coefficients, Engram acts on every branch (engram.h), and the final norm
+ * reads their sum.
  *
  * All parameters live in one buffer (params, with grads beside it) and are
  * listed as named tensors, so optimizers and checkpoints treat them
@@ -17,6 +22,7 @@
 #include <stdint.h>
 
 #include "model/engram.h"
+#include "model/mhc.h"
 #include "model/moe.h"
 #include "model/overencoding.h"
 #include "config/config.h"
@@ -90,12 +96,20 @@ typedef struct {
     engram_layer *engram;        /* [n_engram] */
     int n_engram;
     int *engram_at;              /* [L] index into engram, or -1 */
-    float *engram_out;           /* [n_engram, N, C] residual stream after each Engram module */
+    float *engram_out;           /* [n_engram, N, M, C] residual stream after each Engram module */
     overencoding_layer *overenc; /* NULL unless model.memory is overencoding */
     sparse_table *tables[ENGRAM_MAX_LAYERS + 1]; /* every row-sparse table */
     int n_tables;
     const int32_t *compress_map; /* [vocab] token -> compressed id (borrowed), NULL: identity */
     int32_t *cids;               /* [N] compressed ids of the last forward */
+    /* multi-branch residual streams (mHC, model.branches M > 1; else NULL):
+     * acts.resid[l] and acts.resid_mid[l] then hold the read-outs that
+     * enter attention and FFN, acts.resid[L] the sum of the final branches */
+    mhc_layer *mhc;              /* [2L]: attention and FFN of each block */
+    float *stream;               /* [2L+1, N, M, C] the branches entering each sub-layer, and the final ones */
+    float *sub_out;              /* [2L, N, C] each sub-layer's output F(h) */
+    float *dstream, *dstream2;   /* [N, M, C] gradients of the branches */
+    float *dsub;                 /* [N, C] gradient of a sub-layer output */
     model_acts acts;
     model_scratch scratch;
     const int32_t *last_inputs;  /* inputs of the last forward, for backward */

@@ -304,7 +304,7 @@ static int run_text(loaded_run *r, const int32_t *ids, int n, token_records *t)
                 if (setting == -2) {
                     t->loss[start + i] = loss;
                     for (int l = 0; l < L; l++) {
-                        t->gate[(size_t)l * n + start + i] = m->engram[l].gate[i];
+                        t->gate[(size_t)l * n + start + i] = m->engram[l].gate[(size_t)i * m->engram[l].G]; /* branch 0 */
                         for (int h = 0; h < H; h++)
                             t->rows[((size_t)l * n + start + i) * H + h] = m->engram[l].table.hit_row[(size_t)i * H + h];
                     }

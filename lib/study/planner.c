@@ -54,6 +54,7 @@ static int size_run(plan_run *r, const dataset *ds, double budget)
     r->slots = c->model.memory != MEMORY_NONE ? rows : 0;
     r->memory = c->model.memory;
     r->experts = c->model.moe.experts;
+    r->branches = c->model.branches;
     r->flops_per_token = model_flops_per_token(&c->model, ds->vocab);
     double per_step = (double)c->train.batch * c->model.seq_len;
     if (budget > 0) {
@@ -374,14 +375,14 @@ int plan_write_tsv(const plan *p, const char *path)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return es_error(ES_ENOMEM, "cannot format %s", path);
-    fprintf(f, "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\ttokens\tsteps\tflops\t"
+    fprintf(f, "run\tbudget\trho\tseed\tmemory\tbranches\texperts\tslots\tp_tot\tp_act\tflops_per_token\ttokens\tsteps\tflops\t"
                "optimizer\test_seconds\tlabel\n");
     for (int i = 0; i < p->n_runs; i++) {
         const plan_run *r = &p->runs[i];
-        fprintf(f, "%s\t%.10g\t%.10g\t%llu\t%s\t%d\t%ld\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%s\t%.1f\t%s\n", r->id,
-                r->budget, r->rho, (unsigned long long)r->seed, config_memory_name(r->memory), r->experts, r->slots, r->p_tot,
-                r->p_act, r->flops_per_token, r->tokens, r->steps, r->flops, config_optimizer_name(r->cfg.train.optimizer),
-                r->est_seconds,
+        fprintf(f, "%s\t%.10g\t%.10g\t%llu\t%s\t%d\t%d\t%ld\t%.10g\t%.10g\t%.10g\t%.10g\t%ld\t%.10g\t%s\t%.1f\t%s\n",
+                r->id, r->budget, r->rho, (unsigned long long)r->seed, config_memory_name(r->memory), r->branches,
+                r->experts, r->slots, r->p_tot, r->p_act, r->flops_per_token, r->tokens, r->steps, r->flops,
+                config_optimizer_name(r->cfg.train.optimizer), r->est_seconds,
                 r->label[0] ? r->label : "-");
     }
     fclose(f);
@@ -392,8 +393,8 @@ int plan_write_tsv(const plan *p, const char *path)
 
 void plan_print(const plan *p, FILE *out)
 {
-    fprintf(out, "%-26s %9s %6s %-12s %5s %9s %10s %10s %9s %10s %7s %-6s %8s\n", "run", "budget", "rho", "memory",
-            "E", "slots", "P_tot", "P_act", "FLOPs/tok", "tokens", "steps", "optim", "est");
+    fprintf(out, "%-26s %9s %6s %-12s %2s %5s %9s %10s %10s %9s %10s %7s %-6s %8s\n", "run", "budget", "rho", "memory",
+            "M", "E", "slots", "P_tot", "P_act", "FLOPs/tok", "tokens", "steps", "optim", "est");
     for (int i = 0; i < p->n_runs; i++) {
         const plan_run *r = &p->runs[i];
         char rho[16] = "-", est[32] = "-";
@@ -401,9 +402,10 @@ void plan_print(const plan *p, FILE *out)
             snprintf(rho, sizeof rho, "%.4g", r->rho);
         if (r->est_seconds > 0)
             snprintf(est, sizeof est, "%.0fs", r->est_seconds);
-        fprintf(out, "%-26s %9.3g %6s %-12s %5d %9ld %10.4g %10.4g %9.4g %10.4g %7ld %-6s %8s%s%s\n", r->id, r->budget,
-                rho, config_memory_name(r->memory), r->experts, r->slots, r->p_tot, r->p_act, r->flops_per_token,
-                r->tokens, r->steps, config_optimizer_name(r->cfg.train.optimizer), est, r->label[0] ? "  " : "", r->label);
+        fprintf(out, "%-26s %9.3g %6s %-12s %2d %5d %9ld %10.4g %10.4g %9.4g %10.4g %7ld %-6s %8s%s%s\n", r->id,
+                r->budget, rho, config_memory_name(r->memory), r->branches, r->experts, r->slots, r->p_tot, r->p_act,
+                r->flops_per_token, r->tokens, r->steps, config_optimizer_name(r->cfg.train.optimizer), est,
+                r->label[0] ? "  " : "", r->label);
     }
     for (int b = 0; b < p->n_budgets; b++) {
         const plan_budget *pb = &p->budgets[b];

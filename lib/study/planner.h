@@ -35,6 +35,7 @@ typedef struct {
     long slots;            /* table rows actually allocated (sum of primes) */
     uint64_t seed;
     int experts;
+    int branches;          /* model.branches (mHC residual branches; 1 = one stream) */
     double p_tot, p_act;
     double flops_per_token;
     double tokens;         /* steps * batch * seq_len */

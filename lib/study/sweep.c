@@ -26,6 +26,71 @@ static const char *kind_name(sweep_kind k)
     return k == SWEEP_ALLOCATION ? "allocation" : k == SWEEP_MEMORY ? "memory" : "grid";
 }
 
+/* Splits a line in place at tabs into at most max fields; returns the count. */
+static int split_tabs(char *line, char **field, int max)
+{
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(line, "\t", &save); t && n < max; t = strtok_r(NULL, "\t", &save))
+        field[n++] = t;
+    return n;
+}
+
+/* The value a column added to plan.tsv after a folder was planned stands
+ * for in that older plan (the setting before the column existed). */
+static const char *plan_column_default(const char *name)
+{
+    static const char *const defaults[][2] = {{"branches", "1"}, {"optimizer", "adamw"}};
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (strcmp(name, defaults[i][0]) == 0)
+            return defaults[i][1];
+    return NULL;
+}
+
+/* Whether two plan.tsv texts plan the same runs: the same rows, compared
+ * column by column by header name, without the time estimates; a column
+ * the older file lacks must hold the value it stood for then. Both texts
+ * are cut up in place. */
+static int plans_same(char *old, char *now)
+{
+    enum { MAX_COLUMNS = 64 };
+    char *sa = NULL, *sb = NULL;
+    char *la = strtok_r(old, "\n", &sa), *lb = strtok_r(now, "\n", &sb);
+    if (!la || !lb)
+        return !la && !lb;
+    char *ha[MAX_COLUMNS], *hb[MAX_COLUMNS];
+    int na = split_tabs(la, ha, MAX_COLUMNS), nb = split_tabs(lb, hb, MAX_COLUMNS);
+    int in_old[MAX_COLUMNS];
+    for (int j = 0; j < nb; j++) {
+        in_old[j] = -1;
+        for (int i = 0; i < na; i++)
+            if (strcmp(hb[j], ha[i]) == 0)
+                in_old[j] = i;
+        if (in_old[j] < 0 && strcmp(hb[j], "est_seconds") != 0 && !plan_column_default(hb[j]))
+            return 0;
+    }
+    for (int i = 0; i < na; i++) { /* a column the new plan no longer has */
+        int found = strcmp(ha[i], "est_seconds") == 0;
+        for (int j = 0; j < nb && !found; j++)
+            found = strcmp(ha[i], hb[j]) == 0;
+        if (!found)
+            return 0;
+    }
+    for (la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb); la && lb;
+         la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
+        char *fa[MAX_COLUMNS], *fb[MAX_COLUMNS];
+        if (split_tabs(la, fa, MAX_COLUMNS) != na || split_tabs(lb, fb, MAX_COLUMNS) != nb)
+            return 0;
+        for (int j = 0; j < nb; j++) {
+            if (strcmp(hb[j], "est_seconds") == 0)
+                continue;
+            const char *then = in_old[j] >= 0 ? fa[in_old[j]] : plan_column_default(hb[j]);
+            if (strcmp(then, fb[j]) != 0)
+                return 0;
+        }
+    }
+    return !la && !lb;
+}
+
 int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir)
 {
     int rc = es_mkdir_p(out_dir);
@@ -41,20 +106,12 @@ int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir)
          * another study's results into this folder */
         char *old, *now;
         size_t a, b;
-        int same = 0;
+        int same = 0, same_header = 0;
         if (es_read_file(path, &old, &a) == ES_OK) {
             if (es_read_file(tmp, &now, &b) == ES_OK) {
-                /* compare without the time estimates (last-but-one column) */
-                same = 1;
-                char *sa, *sb, *la = strtok_r(old, "\n", &sa), *lb = strtok_r(now, "\n", &sb);
-                for (; la && lb && same; la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
-                    char *ea = strrchr(la, '\t'), *eb = strrchr(lb, '\t');
-                    char *ca = ea ? memrchr(la, '\t', (size_t)(ea - la)) : NULL;
-                    char *cb = eb ? memrchr(lb, '\t', (size_t)(eb - lb)) : NULL;
-                    same = ca && cb && (ca - la) == (cb - lb) && memcmp(la, lb, (size_t)(ca - la)) == 0 &&
-                           strcmp(ea, eb) == 0;
-                }
-                same = same && !la && !lb;
+                size_t ha = strcspn(old, "\n"), hb = strcspn(now, "\n");
+                same_header = ha == hb && memcmp(old, now, ha) == 0;
+                same = plans_same(old, now);
                 free(now);
             }
             free(old);
@@ -66,7 +123,14 @@ int sweep_prepare(const experiment *ex, const plan *p, const char *out_dir)
                             "the folder",
                             out_dir);
         }
-        unlink(tmp);
+        /* an older format of the same plan is brought up to date; else the
+         * folder's file (and its time estimates) stays */
+        if (same_header) {
+            unlink(tmp);
+        } else if (rename(tmp, path) != 0) {
+            unlink(tmp);
+            return es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
+        }
     } else if (rename(tmp, path) != 0) {
         return es_error(ES_EIO, "cannot write %s: %s", path, strerror(errno));
     }

@@ -333,6 +333,9 @@ static void test_out_of_range(void **state)
                  "small.yaml:3: model.moe.bias_travel = -1 is out of range [0, 1000]", NULL);
     expect_error(state, "tokenizer:\n  vocab: 100\n", NULL, ES_ECONFIG, "tokenizer.vocab = 100 is out of range [256, 65536]",
                  NULL);
+    expect_error(state, "model:\n  branches: 0\n", NULL, ES_ECONFIG, "small.yaml:2: model.branches = 0 is out of range [1, 8]",
+                 NULL);
+    expect_error(state, "model:\n  branches: 9\n", NULL, ES_ECONFIG, "model.branches = 9 is out of range [1, 8]", NULL);
     char long_name[200];
     memset(long_name, 'a', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
@@ -581,6 +584,16 @@ static void test_memory_rules(void **state)
     assert_int_equal(load_text(state, "model:\n  memory: overencoding\n  engram:\n    layers: [200]\n", NULL, 0, &cfg),
                      ES_OK);
 
+    /* a branch-shared Engram gate needs branches, Engram and a gate */
+    const char *shared = "model:\n  memory: engram\n  engram:\n    branch_gates: false\n";
+    expect_error(state, shared, NULL, ES_ECONFIG, "model.engram.branch_gates = false", "needs model.branches > 1");
+    const char *b4[] = {"model.branches=4"}, *b4off[] = {"model.branches=4", "model.engram.gate=off"};
+    assert_int_equal(load_text(state, shared, b4, 1, &cfg), ES_OK);
+    assert_int_equal(cfg.model.branches, 4);
+    assert_int_equal(cfg.model.engram.branch_gates, 0);
+    expect_error(state, shared, b4off[1], ES_ECONFIG, "model.engram.branch_gates = false", "gate off");
+    assert_int_not_equal(load_text(state, shared, b4off, 2, &cfg), ES_OK);
+
     /* 2 layers x 2 orders x 4 heads = 16 tables of at least 2 rows */
     const char *engram = "model:\n  memory: engram\n  engram:\n    layers: [0, 1]\n    orders: [2, 3]\n    heads: 4\n";
     const char *ov31[] = {"model.engram.slots=31"}, *ov32[] = {"model.engram.slots=32"};
@@ -672,7 +685,7 @@ static void test_write_round_trip(void **state)
     assert_int_equal(ytree_load_file(path, &root), ES_OK);
     const char *keys[] = {"name", "corpus", "data_dir", "tokenizer.vocab", "model.d_model", "model.layers", "model.heads",
                           "model.seq_len", "model.ffn_hidden", "model.rope_theta", "model.init_std",
-                          "model.moe.experts", "model.moe.top_k", "model.moe.shared", "model.moe.expert_hidden",
+                          "model.branches", "model.moe.experts", "model.moe.top_k", "model.moe.shared", "model.moe.expert_hidden",
                           "model.moe.bias_rate", "model.moe.bias_travel", "model.moe.aux_loss", "model.moe.route_scale", "train.seed",
                           "train.batch", "train.steps", "train.tokens", "train.epochs", "train.lr",
                           "train.min_lr_ratio", "train.warmup", "train.optimizer", "train.muon_momentum", "train.weight_decay", "train.beta1", "train.beta2",
@@ -682,12 +695,12 @@ static void test_write_round_trip(void **state)
                           "model.engram.slots", "model.engram.head_dim", "model.engram.heads", "model.engram.orders",
                           "model.engram.layers", "model.engram.gate", "model.engram.conv", "model.engram.conv_kernel",
                           "model.engram.compress", "model.engram.init_std", "model.engram.lr_mult",
-                          "model.engram.weight_decay"};
+                          "model.engram.weight_decay", "model.engram.branch_gates"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!ytree_get(root, keys[i]))
             fail_msg("config_write left out %s", keys[i]);
-    assert_int_equal(ytree_get(root, "model")->n_items, 10); /* 8 leaves + moe + engram */
-    assert_int_equal(ytree_get(root, "model.engram")->n_items, 12);
+    assert_int_equal(ytree_get(root, "model")->n_items, 11); /* 9 leaves + moe + engram */
+    assert_int_equal(ytree_get(root, "model.engram")->n_items, 13);
     /* lists in flow style, enums by name, booleans as true/false */
     const ynode *orders = ytree_get(root, "model.engram.orders");
     assert_int_equal(orders->kind, YNODE_SEQ);

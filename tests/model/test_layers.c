@@ -39,6 +39,38 @@ static void test_rmsnorm(void **state)
     assert_int_equal(gradcheck("rmsnorm.weight", c.weight, dw, C, rms_loss, &c, 1e-2f, 1000), 0);
 }
 
+/* ---- rmsnorm over rows of G interleaved groups, a gain per group ---- */
+enum { G = 4 };
+typedef struct {
+    float inp[N * G * C], weight[G * C], out[N * G * C], rstd[N * G], r[N * G * C];
+} grouped_rms_ctx;
+
+static double grouped_rms_loss(void *p)
+{
+    grouped_rms_ctx *c = p;
+    rmsnorm_grouped_forward(c->out, c->rstd, c->inp, c->weight, N * G, C, G);
+    return dot_double(c->out, c->r, N * G * C);
+}
+
+static void test_rmsnorm_grouped(void **state)
+{
+    (void)state;
+    grouped_rms_ctx c;
+    fill_normal(c.inp, N * G * C, 1.0f, 1);
+    fill_normal(c.weight, G * C, 1.0f, 2);
+    fill_normal(c.r, N * G * C, 1.0f, 3);
+    float dinp[N * G * C] = {0}, dw[G * C] = {0};
+    grouped_rms_loss(&c);
+    rmsnorm_grouped_backward(dinp, dw, c.r, c.inp, c.weight, c.rstd, N * G, C, G);
+    assert_int_equal(gradcheck("rmsnorm_grouped.inp", c.inp, dinp, N * G * C, grouped_rms_loss, &c, 1e-2f, 1000), 0);
+    assert_int_equal(gradcheck("rmsnorm_grouped.weight", c.weight, dw, G * C, grouped_rms_loss, &c, 1e-2f, 1000), 0);
+    /* one group is the plain layer, bit for bit */
+    float out1[N * C], rstd1[N], out2[N * C], rstd2[N];
+    rmsnorm_forward(out1, rstd1, c.inp, c.weight, N, C);
+    rmsnorm_grouped_forward(out2, rstd2, c.inp, c.weight, N, C, 1);
+    assert_memory_equal(out1, out2, sizeof out1);
+}
+
 /* ---- linear ---- */
 typedef struct {
     float inp[N * C], w[F * C], out[N * F], r[N * F];
@@ -259,7 +291,7 @@ int main(void)
 {
     es_threads_set(2);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rmsnorm),     cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_rmsnorm),     cmocka_unit_test(test_rmsnorm_grouped),     cmocka_unit_test(test_linear),
         cmocka_unit_test(test_embedding),   cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_is_causal), cmocka_unit_test(test_attention_long_sequence),
         cmocka_unit_test(test_swiglu),
