@@ -929,7 +929,8 @@ static void put_fit_notes(FILE *f, const report_ctx *c)
         fprintf(f, "Fits are read from fit.json (bootstrap seed %lld).\n\n", (long long)json_integer_value(seed));
 }
 
-/* The routing of every planned MoE run whose folder is here (its log.tsv):
+/* The routing of every planned MoE run whose folder is here, as DIR/<run>
+ * or DIR/runs/<run> (a committed results folder), from its log.tsv:
  * a committed results folder without run folders says so in one line. */
 static int put_routing(FILE *f, const report_ctx *c)
 {
@@ -947,6 +948,16 @@ static int put_routing(FILE *f, const report_ctx *c)
             break;
         }
         snprintf(d, len, "%s/%s", c->run_dir, c->plan[i].id);
+        if (!es_exists(d)) {
+            /* a committed results folder keeps its runs under runs/ */
+            free(d);
+            len += strlen("runs/");
+            if (!(d = malloc(len))) {
+                rc = es_error(ES_ENOMEM, "cannot list the runs of %s: out of memory", c->run_dir);
+                break;
+            }
+            snprintf(d, len, "%s/runs/%s", c->run_dir, c->plan[i].id);
+        }
         if (es_exists(d))
             dirs[n++] = d;
         else

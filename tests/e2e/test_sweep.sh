@@ -149,4 +149,18 @@ expect_error "more tokens than the corpus" "passes over the" "$BIN" plan exp.yam
 expect_error "budget too small for a step" "too small for one step" "$BIN" plan exp.yaml --no-calibrate --set 'sweep.budgets.0.flops=1e5'
 expect_error "ratio without sparse parameters" "total_to_active" "$BIN" plan exp.yaml --no-calibrate --set sweep.total_to_active=1
 expect_error "another plan in the folder" "another plan" "$BIN" sweep exp.yaml --out serial --set 'sweep.seeds=[7]'
+# a folder planned before plan.tsv had its branches and optimizer columns
+# (older binaries) still resumes: those columns stood for 1 and adamw
+CHECKS=$((CHECKS + 1))
+cp -r serial old-format
+awk -F'\t' 'BEGIN { OFS = "\t" } { out = ""; for (i = 1; i <= NF; i++) if (i != 6 && i != 15) out = out (out == "" && i == 1 ? "" : OFS) $i; print out }' \
+  serial/plan.tsv > old-format/plan.tsv
+if head -1 old-format/plan.tsv | grep -qv branches && "$BIN" sweep exp.yaml --out old-format > old.out 2>&1 &&
+   head -1 old-format/plan.tsv | grep -q $'\tbranches\t' && cmp -s old-format/results.tsv serial/results.tsv; then
+  pass "a plan.tsv without the branches and optimizer columns resumes, and is brought up to date"
+else fail "old-format plan.tsv: $(cat old.out) / $(head -2 old-format/plan.tsv)"; fi
+# ... but not one whose runs had another optimizer
+awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 { $6 = 4 } { print }' serial/plan.tsv > other-plan.tsv
+cp -r serial other-format && cp other-plan.tsv other-format/plan.tsv
+expect_error "another plan (other branches)" "another plan" "$BIN" sweep exp.yaml --out other-format
 finish
