@@ -6,57 +6,10 @@
 
 #define RMSNORM_EPS 1e-6f
 
-void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C)
-{
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (long)n * C;
-        float *y = out + (long)n * C;
-        float ss = 0.0f;
-        for (int c = 0; c < C; c++)
-            ss += x[c] * x[c];
-        float r = 1.0f / sqrtf(ss / (float)C + RMSNORM_EPS);
-        for (int c = 0; c < C; c++)
-            y[c] = x[c] * r * weight[c];
-        rstd[n] = r;
-    }
-}
-
 /* Rows per block of the weight-gradient reduction: a fixed block size
  * makes the summation order, and so the bits, independent of the thread
  * count. */
 enum { RMSNORM_BLOCK = 64 };
-
-void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
-                      const float *rstd, int N, int C)
-{
-    int blocks = (N + RMSNORM_BLOCK - 1) / RMSNORM_BLOCK;
-    float *partial = calloc((size_t)blocks * (size_t)C, sizeof(float));
-#pragma omp parallel for schedule(static)
-    for (int blk = 0; blk < blocks; blk++) {
-        float *dw = partial + (size_t)blk * C;
-        int n1 = (blk + 1) * RMSNORM_BLOCK < N ? (blk + 1) * RMSNORM_BLOCK : N;
-        for (int n = blk * RMSNORM_BLOCK; n < n1; n++) {
-            const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
-            float *dx = dinp + (long)n * C;
-            float r = rstd[n];
-            /* dxhat = dy * w; dx = r * (dxhat - xhat * mean(dxhat * xhat)) */
-            float dot = 0.0f;
-            for (int c = 0; c < C; c++)
-                dot += dy[c] * weight[c] * x[c] * r;
-            dot /= (float)C;
-            for (int c = 0; c < C; c++) {
-                float xhat = x[c] * r;
-                dx[c] += r * (dy[c] * weight[c] - xhat * dot);
-                dw[c] += dy[c] * xhat;
-            }
-        }
-    }
-    for (int blk = 0; blk < blocks; blk++)
-        for (int c = 0; c < C; c++)
-            dweight[c] += partial[(size_t)blk * C + c];
-    free(partial);
-}
 
 void rmsnorm_grouped_forward(float *out, float *rstd, const float *inp, const float *weight, int rows, int C, int G)
 {
@@ -101,4 +54,17 @@ void rmsnorm_grouped_backward(float *dinp, float *dweight, const float *dout, co
         for (size_t i = 0; i < (size_t)G * C; i++)
             dweight[i] += partial[(size_t)blk * G * C + i];
     free(partial);
+}
+
+/* The plain layer is the grouped one with one group (same operations in
+ * the same order, so the same bits). */
+void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C)
+{
+    rmsnorm_grouped_forward(out, rstd, inp, weight, N, C, 1);
+}
+
+void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                      const float *rstd, int N, int C)
+{
+    rmsnorm_grouped_backward(dinp, dweight, dout, inp, weight, rstd, N, C, 1);
 }
