@@ -46,10 +46,35 @@ static size_t cache_cap, cache_count;
 static dnnl_engine_t engine;
 
 /* Per thread: a stream (streams are not shared between threads) and the
- * bf16 copies of A and B. Released at exit by the OS. */
+ * primitives' scratchpad. A worker thread that ends (OpenMP's pool shrinks
+ * when the thread count does) releases them through a thread-specific
+ * key's destructor; the main thread's stay reachable until exit. */
 static _Thread_local dnnl_stream_t thread_stream;
 static _Thread_local void *thread_scratch;
 static _Thread_local size_t thread_scratch_cap;
+static pthread_key_t thread_state_key;
+static pthread_once_t thread_state_once = PTHREAD_ONCE_INIT;
+
+static void thread_state_free(void *unused)
+{
+    (void)unused;
+    free(thread_scratch);
+    thread_scratch = NULL;
+    thread_scratch_cap = 0;
+    if (thread_stream)
+        dnnl_stream_destroy(thread_stream);
+    thread_stream = NULL;
+}
+
+static void thread_state_key_create(void) { pthread_key_create(&thread_state_key, thread_state_free); }
+
+/* Arms the destructor for this thread (a non-NULL value makes it run). */
+static void thread_state_register(void)
+{
+    pthread_once(&thread_state_once, thread_state_key_create);
+    if (!pthread_getspecific(thread_state_key))
+        pthread_setspecific(thread_state_key, &thread_state_key);
+}
 
 static uint64_t key_hash(const gemm_key *k)
 {
@@ -222,9 +247,12 @@ void es_bf16_from_floats(int rows, int cols, const float *src, int ld, uint16_t 
 
 static int run(const cache_entry *e, const void *A, const void *B, float *C)
 {
-    if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
-        thread_stream = NULL;
-        return 1;
+    if (!thread_stream) {
+        thread_state_register();
+        if (dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+            thread_stream = NULL;
+            return 1;
+        }
     }
     size_t scratch_size = dnnl_memory_desc_get_size(&e->scratch);
     if (scratch_size > thread_scratch_cap) {

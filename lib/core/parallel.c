@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -126,10 +127,26 @@ static void gemm_split(int transpose_a, int transpose_b, int M, int N, int K, fl
  * workers of a split product write into their caller's buffer). */
 static _Thread_local uint16_t *bf16_buffer;
 static _Thread_local size_t bf16_capacity;
+/* a worker thread that ends frees its buffer (the key's destructor) */
+static pthread_key_t bf16_key;
+static pthread_once_t bf16_key_once = PTHREAD_ONCE_INIT;
+
+static void bf16_buffer_free(void *unused)
+{
+    (void)unused;
+    free(bf16_buffer);
+    bf16_buffer = NULL;
+    bf16_capacity = 0;
+}
+
+static void bf16_key_create(void) { pthread_key_create(&bf16_key, bf16_buffer_free); }
 
 static uint16_t *bf16_space(size_t n)
 {
     if (n > bf16_capacity) {
+        pthread_once(&bf16_key_once, bf16_key_create);
+        if (!pthread_getspecific(bf16_key))
+            pthread_setspecific(bf16_key, &bf16_key);
         free(bf16_buffer);
         bf16_buffer = malloc(n * sizeof *bf16_buffer);
         bf16_capacity = bf16_buffer ? n : 0;
