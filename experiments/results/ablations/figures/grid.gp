@@ -35,15 +35,15 @@ term_png = 'set terminal pngcairo size 1000,700 enhanced font "DejaVu Sans,18" l
 term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64" linewidth 0.72 rounded background "white"'
 # ---- end of style ----
 
-n_labels = 10
+n_labels = 12
 n_reference = 1
-reference = 4.00845941    # mean loss of the reference setting
+reference = 4.008461318    # mean loss of the reference setting
 
 set datafile separator "\t"
 set title "Ablations (ablations)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
-set xrange [3.97113734:4.125551916]
+set xrange [3.971138211:4.125551]
 set yrange [n_labels - 0.5:-0.5]
 set ytics noenhanced scale 0
 set xtics 0.05
@@ -64,6 +64,6 @@ do for [fmt in "png svg"] {
     eval (fmt eq "png" ? term_png : term_svg)
     set output "grid." . fmt
     plot "grid.dat" using 3:1:($3-$4):($3+$4):ytic(2) with xerrorbars lt 1 pt 7 ps 1.6 notitle, \
-         "grid.dat" using (4.125551916):1:7 with labels left offset 1,0 textcolor rgb "#333333" notitle
+         "grid.dat" using (4.125551):1:7 with labels left offset 1,0 textcolor rgb "#333333" notitle
 }
 set output

@@ -34,10 +34,10 @@ term_png = 'set terminal pngcairo size 1000,700 enhanced font "DejaVu Sans,18" l
 term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64" linewidth 0.72 rounded background "white"'
 # ---- end of style ----
 
-n_runs = 30
-array run_dt[n_runs] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]         # dash type: budget or memory type
-array run_lt[n_runs] = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 8, 7, 8, 8, 1, 1, 1, 2, 2, 2]         # colour when there is no colour bar
-array run_title[n_runs] = ["baseline", "", "", "no-compression", "", "", "no-gate", "", "", "no-conv", "", "", "orders-2", "", "", "orders-2-3-4", "", "", "layer-0", "", "layer-2", "", "", "", "layers-1-2", "", "", "no-engram", "", ""]
+n_runs = 36
+array run_dt[n_runs] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]         # dash type: budget or memory type
+array run_lt[n_runs] = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]         # colour when there is no colour bar
+array run_title[n_runs] = ["baseline", "", "", "no-compression", "", "", "no-gate", "", "", "no-conv", "", "", "orders-2", "", "", "orders-2-3-4", "", "", "layer-0", "", "", "layer-2", "", "", "layers-1-2", "", "", "no-engram", "", "", "mhc-4", "", "", "mhc-4-shared-gate", "", ""]
 n_keys = 0
 array key_title[n_keys > 0 ? n_keys : 1] = [""]
 array key_dt[n_keys > 0 ? n_keys : 1] = [1]
@@ -49,13 +49,13 @@ unit = 1000    # tokens per x unit
 set ylabel "validation loss (nats/token)"
 set ytics 0.025
 set format y "%.3f"
-set yrange [3.97264665:4.12960235]
+set yrange [3.9725654:4.1313306]
 set xrange [0:760.38144]
 # the key below the plot and its axis label, in up to two or three columns:
 # inside it would cover curves
 n_entries = 0
 if (use_palette) { n_entries = n_keys } else { do for [i=1:n_runs] { if (strlen(run_title[i]) > 0) { n_entries = n_entries + 1 } } }
-key_cols = use_palette ? 2 : 3   # colour-bar figures have less width for the key
+key_cols = 2   # at this width gnuplot fits two columns of run labels; planning for more leaves the key over the axis label
 key_lines = int((n_entries + key_cols - 1) / key_cols)
 set bmargin 4.5 + 1.25 * key_lines
 set key at screen 0.5, screen 0.01 center bottom horizontal maxcols key_cols

@@ -55,7 +55,7 @@ set xrange [0:3.92306688]
 # inside it would cover curves
 n_entries = 0
 if (use_palette) { n_entries = n_keys } else { do for [i=1:n_runs] { if (strlen(run_title[i]) > 0) { n_entries = n_entries + 1 } } }
-key_cols = use_palette ? 2 : 3   # colour-bar figures have less width for the key
+key_cols = 2   # at this width gnuplot fits two columns of run labels; planning for more leaves the key over the axis label
 key_lines = int((n_entries + key_cols - 1) / key_cols)
 set bmargin 4.5 + 1.25 * key_lines
 set key at screen 0.5, screen 0.01 center bottom horizontal maxcols key_cols
