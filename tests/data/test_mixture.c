@@ -19,21 +19,15 @@
 #include "core/error.h"
 #include "data/corpus.h"
 #include "data/dataset.h"
+#include "tmpdir.h"
 
-static char tmpdir[256], prose[512], code[512], data_dir[512];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
+static char prose[512], code[512], data_dir[512];
 
 /* Two sources of different kinds: English-like prose and C-like code. */
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es-test-mixture-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (tmpdir_make("mixture"))
         return -1;
     snprintf(prose, sizeof prose, "%s/prose.txt", tmpdir);
     snprintf(code, sizeof code, "%s/code.txt", tmpdir);
@@ -59,7 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* ------------------------------------------------------------------------ */
