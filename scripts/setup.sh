@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what engram-scale needs from Debian 12's packages (only what is
-# missing) and builds it into build/. Sourced by the two front-door scripts.
+# missing) and builds it into build/. Run by the two front-door scripts.
+# Arguments name further packages to install (the corpora of a study:
+# linux-doc-6.1, linux-source-6.1).
 set -euo pipefail
 
 PACKAGES=(
   gcc pkg-config meson ninja-build
   libopenblas-dev libdnnl-dev libgsl-dev libyaml-dev libutf8proc-dev libjansson-dev zlib1g-dev libarchive-dev libcmocka-dev
   gnuplot-nox bible-kjv dict-gcide jq
+  "$@"
 )
 
 missing=()
