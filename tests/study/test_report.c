@@ -351,12 +351,64 @@ static void test_memory_and_grid(void **state)
     remove_tree(dir);
 }
 
+/* A mixture's cache folder is named as dataset_prepare names it
+ * ("gcide+kjv+linux-src@0.1", not corpus_name's "gcide+kjv+linux-src@0"):
+ * the report finds its meta.json and lists every source's token counts. */
+static void test_mixture_corpus(void **state)
+{
+    (void)state;
+    char dir[128];
+    make_allocation_dir(dir, sizeof dir);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "name: mix\n"
+             "corpus: [gcide, kjv, {linux-src: 0.1}]\n"
+             "data_dir: %s/data\n"
+             "tokenizer:\n  vocab: 256\n"
+             "model:\n  d_model: 64\n  layers: 3\n  heads: 4\n  seq_len: 128\n"
+             "  moe:\n    top_k: 2\n    shared: 1\n    expert_hidden: 64\n"
+             "  engram:\n    head_dim: 16\n    heads: 4\n    orders: [2, 3]\n    layers: [1]\n"
+             "sweep:\n  kind: allocation\n  budgets:\n    - flops: 1e12\n  total_to_active: 10\n"
+             "  rho: [0, 0.5, 0.75, 1]\n  seeds: [1, 2]\n",
+             dir);
+    write_text(dir, "experiment.yaml", yaml);
+    char cache[512];
+    snprintf(cache, sizeof cache, "%s/data/gcide+kjv+linux-src@0.1/v256", dir);
+    assert_int_equal(es_mkdir_p(cache), ES_OK);
+    write_text(cache, "meta.json",
+               "{\"format\": 1, \"corpus\": \"gcide+kjv+linux-src@0.1\", \"vocab\": 256,\n"
+               " \"train_tokens\": 45000000, \"val_tokens\": 2400000,\n"
+               " \"unigram_val_loss\": 6.70286, \"bigram_val_loss\": 4.361,\n"
+               " \"sources\": [\n"
+               "  {\"name\": \"gcide\", \"weight\": 1.0, \"train_tokens\": 13604985, \"val_tokens\": 714939,\n"
+               "   \"unigram_val_loss\": 6.81306, \"bigram_val_loss\": 4.27324},\n"
+               "  {\"name\": \"kjv\", \"weight\": 1.0, \"train_tokens\": 1280634, \"val_tokens\": 67108,\n"
+               "   \"unigram_val_loss\": 7.23905, \"bigram_val_loss\": 4.71485},\n"
+               "  {\"name\": \"linux-src\", \"weight\": 0.10000000000000001, \"train_tokens\": 30543963,\n"
+               "   \"val_tokens\": 1612594, \"unigram_val_loss\": 6.44517, \"bigram_val_loss\": 4.2408}]}\n");
+    assert_int_equal(report_write(dir, NULL, "engram-scale study mix.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "- Corpus: `gcide+kjv+linux-src@0.1`, BPE vocabulary 256; 45.0M training tokens, 2.40M validation "
+                 "tokens (");
+    expect(text, "/data/gcide+kjv+linux-src@0.1/v256/meta.json); baselines on validation: unigram 6.7029, bigram "
+                 "4.3610 nats/token\n");
+    expect(text, "  - `gcide`: 13.6M training tokens, 715k validation tokens; baselines on its validation tokens: "
+                 "unigram 6.8131, bigram 4.2732 nats/token\n");
+    expect(text, "  - `kjv`: 1.28M training tokens, 67.1k validation tokens;");
+    expect(text, "  - `linux-src` (weight 0.1: 10% of its text kept): 30.5M training tokens, 1.61M validation "
+                 "tokens; baselines on its validation tokens: unigram 6.4452, bigram 4.2408 nats/token\n");
+    assert_null(strstr(text, "token counts unknown"));
+    free(text);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocation_report),
         cmocka_unit_test(test_missing_results),
         cmocka_unit_test(test_memory_and_grid),
+        cmocka_unit_test(test_mixture_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
