@@ -402,6 +402,71 @@ static void test_mixture_corpus(void **state)
     remove_tree(dir);
 }
 
+/* Four budgets 1e12 ... 1e15, rho {0, 0.5, 1}, seeds {1, 2}: the per-seed
+ * L(1) - L(0) are gap + 0.002 and gap - 0.002 with gap = 0.34 - 0.02 log10 C,
+ * so the paired gap is 0.10 at 1e12 (SE 0.002, 1 df) and the line reaches
+ * zero at 1e17, 100 x beyond 1e15. By hand (tests/fit/test_gap.c): slope
+ * SE sqrt(8e-7) = 0.00089, Fieller interval of log10 C0 [16.4017, 17.8675]
+ * (2.5e16 to 7.4e17 FLOPs). */
+static void test_gap_trend(void **state)
+{
+    (void)state;
+    char dir[128], results[256];
+    snprintf(dir, sizeof dir, "/tmp/es-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    static const double rhos[3] = {0, 0.5, 1};
+    for (int b = 12; b <= 15; b++)
+        for (int k = 0; k < 3; k++)
+            for (int s = 1; s <= 2; s++) {
+                result_row row;
+                memset(&row, 0, sizeof row);
+                snprintf(row.run, sizeof row.run, "C1e%d-rho%.1f-s%d", b, rhos[k], s);
+                snprintf(row.kind, sizeof row.kind, "allocation");
+                snprintf(row.memory, sizeof row.memory, "engram");
+                snprintf(row.status, sizeof row.status, "ok");
+                row.budget = pow(10, b);
+                row.rho = rhos[k];
+                row.seed = (uint64_t)s;
+                row.p_tot = 1e6, row.p_act = 1e5, row.tokens = 1e5, row.steps = 10;
+                double base = 5.0 - 0.3 * b + 0.01 * s, gap = 0.34 - 0.02 * b + (s == 1 ? 0.002 : -0.002);
+                row.val_loss = row.best_val_loss = row.train_loss = base + (k == 1 ? 0.03 : k == 2 ? gap : 0);
+                assert_int_equal(results_append(results, &row), ES_OK);
+            }
+    fit_options opt = {.bootstrap = 0, .seed = 1};
+    json_t *fit;
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study gap.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "### Pure MoE minus pure memory across budgets\n");
+    expect(text, "| budget C | runs at rho 0, rho 1 | L(1) - L(0) | SE | df | 95% interval | method |");
+    /* 0.10 -+ t(0.975, 1) 0.002 = 0.10 -+ 0.0254 */
+    expect(text, "| 1.0e12 | 2, 2 | +0.1000 | 0.0020 | 1 | [+0.0746, +0.1254] | paired |");
+    expect(text, "| 1.0e15 | 2, 2 | +0.0400 | 0.0020 | 1 | [+0.0146, +0.0654] | paired |");
+    expect(text, "- **Fitted** on the 4 measured budgets (1.0e12 to 1.0e15 FLOPs) by weighted least squares, weights "
+                 "1/se^2: gap = a + b log10 C with a = 0.3400 ± 0.0121, b = -0.0200 ± 0.0009 nats per decade of "
+                 "compute; slope 95% interval [-0.0238, -0.0162] (t with 2 degrees of freedom). SEs: known SEs");
+    expect(text, "- **Extrapolated**: if the trend holds (an extrapolation 100 x beyond the largest measured budget, "
+                 "1.0e15 FLOPs), the gap would reach zero at C = 1.0e17 FLOPs (95% Fieller interval [2.5e16, 7.4e17] "
+                 "FLOPs).");
+    /* after the table across budgets, before the stability of rho* */
+    assert_true(strstr(text, "### Across budgets") < strstr(text, "### Pure MoE minus pure memory"));
+    assert_true(strstr(text, "### Pure MoE minus pure memory") < strstr(text, "### Stability of rho*"));
+    free(text);
+
+    /* a fit.json written before gap_trend existed is still read */
+    json_object_del(fit, "gap_trend");
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study gap.yaml", NULL), ES_OK);
+    text = read_report(dir);
+    expect(text, "fit.json has no `gap_trend` (it was written by an older `engram-scale fit`)");
+    expect(text, "### Stability of rho*");
+    free(text);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_missing_results),
         cmocka_unit_test(test_memory_and_grid),
         cmocka_unit_test(test_mixture_corpus),
+        cmocka_unit_test(test_gap_trend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
