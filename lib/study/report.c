@@ -739,7 +739,15 @@ static const char *figure_caption(const char *name)
                "(alpha in the legend).";
     if (strcmp(name, "rho_star") == 0)
         return "Per budget C (log x): rho* with its 95% interval where the two-lines test finds a U, else the best "
-               "measured rho (open) and the rho not significantly worse (+); the band is the paper's 0.75-0.8.";
+               "measured rho (open) and the rho not significantly worse (+); above each budget, the shape the "
+               "two-lines test gives its loss in rho (U, rising, falling, flat, not resolved); the band is the "
+               "paper's 0.75-0.8.";
+    if (strcmp(name, "gap") == 0)
+        return "Pure MoE minus pure memory, L(rho = 1) - L(rho = 0), per budget C (log x): mean over seeds with ±1 SE "
+               "(thick) and its 95% t interval (thin); the fitted line gap = a + b log10 C over the measured budgets "
+               "(solid) and, where the gap shrinks, its extrapolation (dashed, shaded region) to the compute where it "
+               "would reach zero, with that compute's 95% Fieller interval. Below the dotted zero line pure MoE beats "
+               "pure memory.";
     if (strcmp(name, "grid") == 0)
         return "Mean ± sd validation loss per grid label.";
     if (strncmp(name, "training_", 9) == 0)
