@@ -20,6 +20,12 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, con
  * (entries of the "allocation" array): the "rho_star_stability" array. */
 json_t *fit_allocation_stability(const json_t *allocation);
 
+/* The rho = 1 minus rho = 0 gap per budget, its trend in log10 C and the
+ * projected crossing (gap.c, gap.h): the "gap_trend" object of an
+ * allocation study's n runs (budget[i], rho[i], loss[i], seed[i]; seed
+ * may be NULL). */
+json_t *fit_gap_trend(const double *budget, const double *rho, const double *loss, const uint64_t *seed, int n);
+
 /* One memory type of a memory study: n runs (slots[i] > 0, loss[i]). */
 json_t *fit_memory(const char *memory, const double *slots, const double *loss, int n, const fit_options *opt,
                    int *fitted, char *reason, size_t reason_size);
