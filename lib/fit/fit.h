@@ -93,6 +93,7 @@
 #include "study/results.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define FIT_BOOTSTRAP_DEFAULT 1000
@@ -120,6 +121,19 @@ int fit_run_dir(const char *run_dir, const fit_options *opt, json_t **out);
 /* Writes the document to RUN_DIR/fit.json atomically (a temporary file in
  * the same folder, fsynced, then renamed), so readers never see half. */
 int fit_write(const char *run_dir, const json_t *fit);
+
+/* mean(a) - mean(b) of two groups of runs (na losses a with seeds sa, nb
+ * losses b with seeds sb; either seed array may be NULL) with its SE,
+ * degrees of freedom and 95% t interval [lo, hi]: paired by seed when
+ * the seeds match one to one (each seed once on each side, the same set,
+ * at least 2), else Welch (unequal variances, Welch-Satterthwaite df).
+ * se, df, lo and hi are NaN when a group has one run and nothing pairs. */
+typedef struct {
+    double delta, se, df, lo, hi;
+    int paired; /* 1: per-seed differences, 0: Welch */
+} fit_delta;
+
+fit_delta fit_compare(const double *a, const uint64_t *sa, int na, const double *b, const uint64_t *sb, int nb);
 
 /* Prints the document as readable tables (the fit command's output). */
 void fit_print(FILE *f, const json_t *fit);

@@ -36,18 +36,6 @@ json_t *fit_memory(const char *memory, const double *slots, const double *loss, 
  * seed where the seeds match one to one, else Welch. */
 json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n);
 
-/* mean(a) - mean(b) of two groups of runs (na losses a with seeds sa, nb
- * losses b with seeds sb; either seed array may be NULL) with its SE,
- * degrees of freedom and 95% t interval [lo, hi]: paired by seed when
- * the seeds match one to one (each seed once on each side, the same set,
- * at least 2), else Welch (unequal variances, Welch-Satterthwaite df).
- * se, df, lo and hi are NaN when a group has one run and nothing pairs. */
-typedef struct {
-    double delta, se, df, lo, hi;
-    int paired; /* 1: per-seed differences, 0: Welch */
-} fit_delta;
-
-fit_delta fit_compare(const double *a, const uint64_t *sa, int na, const double *b, const uint64_t *sb, int nb);
 
 /* The monotone models (monotone.c): linear L = a + b rho (t = a, b) and
  * exponential L = a + b exp(c (rho - r0)) (t = a, b, c, r0; r0 fixed at

@@ -1049,6 +1049,7 @@ int report_write(const char *run_dir, const char *experiment_path_or_null, const
         report_put_memory(f, &c, scratch);
     else if (strcmp(c.kind, "grid") == 0)
         report_put_grid(f, &c);
+    report_put_sources(f, &c);
     if ((rc = put_routing(f, &c)))
         goto done;
     put_figures(f, &c);
