@@ -22,6 +22,8 @@
 #include "study/report.h"
 #include "study/results.h"
 
+#include "report_text.h"
+
 static const char PLAN_HEADER[] = "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\t"
                                   "tokens\tsteps\tflops\toptimizer\test_seconds\tlabel\n";
 
@@ -33,31 +35,6 @@ static void write_text(const char *dir, const char *name, const char *text)
     assert_non_null(f);
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
-}
-
-static char *read_report(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    char *text;
-    size_t len;
-    assert_int_equal(es_read_file(path, &text, &len), ES_OK);
-    return text;
-}
-
-static void expect(const char *text, const char *needle)
-{
-    if (!strstr(text, needle)) {
-        print_error("report.md lacks \"%s\":\n%s\n", needle, text);
-        fail();
-    }
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* One budget 1e12, rho {0, 0.5, 0.75, 1} x seeds {1, 2}: rho 0.5 seed 2

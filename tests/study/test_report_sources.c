@@ -22,30 +22,7 @@
 #include "study/report.h"
 #include "study/results.h"
 
-static char *read_report(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    char *text;
-    size_t len;
-    assert_int_equal(es_read_file(path, &text, &len), ES_OK);
-    return text;
-}
-
-static void expect(const char *text, const char *needle)
-{
-    if (!strstr(text, needle)) {
-        print_error("report.md lacks \"%s\":\n%s\n", needle, text);
-        fail();
-    }
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
+#include "report_text.h"
 
 /* A results.tsv row and, unless sources is NULL, DIR/runs/ID/result.json
  * whose val_loss_sources is the JSON object text sources. */
