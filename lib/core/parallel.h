@@ -2,10 +2,20 @@
  *
  * OpenBLAS is kept single-threaded and every level of parallelism is ours
  * (OpenMP), so the two never fight over the cores: a large product is split
- * into row blocks, one serial sgemm per thread; a product issued inside a
+ * into row blocks, one serial product per block; a product issued inside a
  * parallel region (attention heads, experts) runs serially in its thread.
- * The split depends only on the thread count, so results are bit-identical
- * for the same thread count.
+ * Results are bit-identical for the same thread count. Through oneDNN
+ * (fp32 or bf16) they are also bit-identical across thread counts:
+ *   es_gemm_tn by construction: a large product is cut into row blocks
+ *     fixed by its shape, each one oneDNN call on a dense copy of its
+ *     columns of A, and the threads share out the blocks, so 1 thread and
+ *     any other count make the same calls (lib/core/parallel.c, gemm_tn);
+ *   es_gemm_nt and es_gemm_nn by oneDNN's brgemm computing a block of
+ *     rows of A as it computes the whole product (one block per thread;
+ *     checked at M 64..4096, N 64..4096, K 64..4096 and by
+ *     tests/core/test_gemm).
+ * Through OpenBLAS (ES_GEMM_OPENBLAS) a row block can round differently
+ * from the whole product, so thread counts may differ.
  *
  * All matrices are row-major fp32. The three forms a layer needs:
  *   es_gemm_nt: C[M,N] = alpha * A[M,K] . B[N,K]^T + beta * C   (forward: x W^T)

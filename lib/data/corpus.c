@@ -643,6 +643,16 @@ void corpus_spec_name(const corpus_spec *spec, char *name, size_t size)
     }
 }
 
+int corpus_cache_name(const char *corpus, char *name, size_t size)
+{
+    corpus_spec spec;
+    int rc = corpus_spec_parse(corpus, &spec);
+    if (rc)
+        return rc;
+    corpus_spec_name(&spec, name, size);
+    return ES_OK;
+}
+
 size_t corpus_subsample(char *text, size_t len, double weight, int unit_lines)
 {
     if (weight >= 1 || unit_lines < 1)

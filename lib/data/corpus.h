@@ -61,6 +61,14 @@ int corpus_spec_parse(const char *spec, corpus_spec *out);
  * other than 1 as "@%g". */
 void corpus_spec_name(const corpus_spec *spec, char *name, size_t size);
 
+/* The cache folder name of a corpus string, the one dataset_prepare()
+ * gives its folder under data_dir: corpus_spec_parse(), then
+ * corpus_spec_name() ("gcide+kjv+linux-src@0.1", "kjv", "book" for
+ * "texts/book.txt"). Readers of a cache (the report) call this rather than
+ * corpus_name(), which cuts a mixture's "@0.1" at its dot. Returns
+ * corpus_spec_parse()'s error for a string it refuses. */
+int corpus_cache_name(const char *corpus, char *name, size_t size);
+
 /* 1 for "kjv", "gcide", "linux-doc", "linux-src". */
 int corpus_is_builtin(const char *name);
 

@@ -705,6 +705,7 @@ int dataset_prepare(const char *corpus, const char *data_dir, int vocab, int for
     dataset *ds = calloc(1, sizeof *ds);
     if (!ds)
         return es_error(ES_ENOMEM, "cannot allocate a dataset");
+    /* the name corpus_cache_name() gives readers of the cache */
     corpus_spec_name(&spec, ds->name, sizeof ds->name);
     int n = snprintf(ds->dir, sizeof ds->dir, "%s/%s/v%d", data_dir, ds->name, vocab);
     if (n < 0 || (size_t)n >= sizeof ds->dir) {

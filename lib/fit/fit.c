@@ -196,6 +196,22 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
     }
 
     json_object_set_new(doc, "rho_star_stability", fit_allocation_stability(alloc));
+    if (na) {
+        /* the whole study at once: every budget's two ends */
+        double *ab = malloc((size_t)na * sizeof *ab);
+        if (!ab) {
+            rc = es_error(ES_ENOMEM, "out of memory fitting %d runs of %s", n, source);
+            goto done;
+        }
+        for (int i = 0; i < na; i++) {
+            ab[i] = rows[alloc_idx[i]].budget;
+            x[i] = rows[alloc_idx[i]].rho;
+            y[i] = rows[alloc_idx[i]].val_loss;
+            seeds[i] = rows[alloc_idx[i]].seed;
+        }
+        json_object_set_new(doc, "gap_trend", fit_gap_trend(ab, x, y, seeds, na));
+        free(ab);
+    }
 
     json_t *mem = json_array();
     json_object_set_new(doc, "memory", mem);
@@ -483,6 +499,38 @@ static void print_stability(FILE *f, const json_t *st)
     }
 }
 
+static void print_gap_trend(FILE *f, const json_t *gt)
+{
+    if (!json_is_object(gt) || !json_array_size(json_object_get(gt, "budgets")))
+        return;
+    fputs("\npure MoE minus pure memory, L(rho = 1) - L(rho = 0), per budget (95% t interval)\n", f);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(gt, "budgets"), i, e)
+    {
+        fprintf(f, "  %-10g  %+.4f +- ", num(e, "budget"), num(e, "mean"));
+        put_num(f, "%.*f", num(e, "se"), 4);
+        fputs("   95% interval ", f);
+        if (isfinite(num(e, "lo")))
+            fprintf(f, "[%+.4f, %+.4f]", num(e, "lo"), num(e, "hi"));
+        else
+            fputs("-", f);
+        fprintf(f, "  (%s; %lld and %lld runs)\n", json_string_value(json_object_get(e, "method")),
+                (long long)json_integer_value(json_object_get(e, "n_rho0")),
+                (long long)json_integer_value(json_object_get(e, "n_rho1")));
+    }
+    const json_t *fit = json_object_get(gt, "fit");
+    if (json_is_object(fit)) {
+        fprintf(f, "  trend (%s): gap = %.4f + (%+.4f +- %.4f) log10 C, slope 95%% interval ",
+                json_string_value(json_object_get(fit, "method")), num(fit, "a"), num(fit, "b"), num(fit, "se_b"));
+        put_interval(f, json_object_get(fit, "b_ci"), "%+.4f");
+        fprintf(f, " (df %g)\n", num(fit, "df"));
+    }
+    const json_t *status = json_object_get(gt, "status");
+    if (json_is_string(status))
+        fprintf(f, "  %s\n", json_string_value(status));
+}
+
 static void print_memory(FILE *f, const json_t *e)
 {
     fprintf(f, "\nmemory %s: %lld runs\n", json_string_value(json_object_get(e, "memory")),
@@ -549,6 +597,7 @@ void fit_print(FILE *f, const json_t *fit)
     const json_t *e;
     json_array_foreach(json_object_get(fit, "allocation"), i, e) print_allocation(f, e);
     print_stability(f, json_object_get(fit, "rho_star_stability"));
+    print_gap_trend(f, json_object_get(fit, "gap_trend"));
     json_array_foreach(json_object_get(fit, "memory"), i, e) print_memory(f, e);
     if (json_array_size(json_object_get(fit, "grid")))
         print_grid(f, json_object_get(fit, "grid"));

@@ -34,6 +34,10 @@
  * (fitted as L_inf + B (M/Mg)^-alpha, Mg the geometric mean of the slots, for
  * conditioning; A = B Mg^alpha) and the log-log line ln L = c + s ln M.
  *
+ * Across an allocation study's budgets, the rho = 1 minus rho = 0 gap and
+ * its straight-line trend in log10 C, with the compute where the line
+ * would reach zero and its Fieller interval (gap.h).
+ *
  * Grid studies (kind "grid"): mean and sd of val_loss per label, sorted by
  * mean, with the difference to the reference label ("baseline" if present,
  * else "-", else the first label of the file) and its Welch standard error.
@@ -65,6 +69,16 @@
  *     curvature_se, loss_at_1, gain, gain_ci, interior, bootstrap{samples,
  *     failed, no_minimum}, curve[[rho, loss] x 101], warnings}],
  *   rho_star_stability: [{budget_a, budget_b, difference, se, ci, method}],
+ *   gap_trend (allocation studies; gap.h): {definition,
+ *     budgets[{budget, n_rho0, n_rho1, method, mean, se, df, lo, hi}] for
+ *     each budget with both rho = 0 and rho = 1, n_budgets, largest_budget,
+ *     fit (null below 3 budgets){form, method, method_reason (OLS only), n,
+ *       df, a, se_a, b, se_b, cov_ab, b_ci, t_quantile, chi2, chi2_per_df,
+ *       se_kind, se_note, interval, gap_at_largest, unweighted{..} (WLS only)},
+ *     projection{status ("not fitted", "projected", "crossed", "not
+ *       shrinking", "already negative"), log10_c0, c0, log10_c0_ci, c0_ci,
+ *       fieller, factor (C0 / the largest budget), extrapolated},
+ *     status (a sentence)},
  *   memory: [{memory, n_runs, slots, mean, sd, n, l_inf, l_inf_se, A, alpha,
  *     alpha_se, alpha_ci, loglinear{form, slope, slope_se, intercept},
  *     bootstrap{samples, failed}, curve[[M, loss] x 50], warnings}],
@@ -79,6 +93,7 @@
 #include "study/results.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define FIT_BOOTSTRAP_DEFAULT 1000
@@ -106,6 +121,19 @@ int fit_run_dir(const char *run_dir, const fit_options *opt, json_t **out);
 /* Writes the document to RUN_DIR/fit.json atomically (a temporary file in
  * the same folder, fsynced, then renamed), so readers never see half. */
 int fit_write(const char *run_dir, const json_t *fit);
+
+/* mean(a) - mean(b) of two groups of runs (na losses a with seeds sa, nb
+ * losses b with seeds sb; either seed array may be NULL) with its SE,
+ * degrees of freedom and 95% t interval [lo, hi]: paired by seed when
+ * the seeds match one to one (each seed once on each side, the same set,
+ * at least 2), else Welch (unequal variances, Welch-Satterthwaite df).
+ * se, df, lo and hi are NaN when a group has one run and nothing pairs. */
+typedef struct {
+    double delta, se, df, lo, hi;
+    int paired; /* 1: per-seed differences, 0: Welch */
+} fit_delta;
+
+fit_delta fit_compare(const double *a, const uint64_t *sa, int na, const double *b, const uint64_t *sb, int nb);
 
 /* Prints the document as readable tables (the fit command's output). */
 void fit_print(FILE *f, const json_t *fit);

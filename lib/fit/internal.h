@@ -20,6 +20,12 @@ json_t *fit_allocation(double budget, const double *rho, const double *loss, con
  * (entries of the "allocation" array): the "rho_star_stability" array. */
 json_t *fit_allocation_stability(const json_t *allocation);
 
+/* The rho = 1 minus rho = 0 gap per budget, its trend in log10 C and the
+ * projected crossing (gap.c, gap.h): the "gap_trend" object of an
+ * allocation study's n runs (budget[i], rho[i], loss[i], seed[i]; seed
+ * may be NULL). */
+json_t *fit_gap_trend(const double *budget, const double *rho, const double *loss, const uint64_t *seed, int n);
+
 /* One memory type of a memory study: n runs (slots[i] > 0, loss[i]). */
 json_t *fit_memory(const char *memory, const double *slots, const double *loss, int n, const fit_options *opt,
                    int *fitted, char *reason, size_t reason_size);
@@ -30,18 +36,6 @@ json_t *fit_memory(const char *memory, const double *slots, const double *loss, 
  * seed where the seeds match one to one, else Welch. */
 json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n);
 
-/* mean(a) - mean(b) of two groups of runs (na losses a with seeds sa, nb
- * losses b with seeds sb; either seed array may be NULL) with its SE,
- * degrees of freedom and 95% t interval [lo, hi]: paired by seed when
- * the seeds match one to one (each seed once on each side, the same set,
- * at least 2), else Welch (unequal variances, Welch-Satterthwaite df).
- * se, df, lo and hi are NaN when a group has one run and nothing pairs. */
-typedef struct {
-    double delta, se, df, lo, hi;
-    int paired; /* 1: per-seed differences, 0: Welch */
-} fit_delta;
-
-fit_delta fit_compare(const double *a, const uint64_t *sa, int na, const double *b, const uint64_t *sb, int nb);
 
 /* The monotone models (monotone.c): linear L = a + b rho (t = a, b) and
  * exponential L = a + b exp(c (rho - r0)) (t = a, b, c, r0; r0 fixed at

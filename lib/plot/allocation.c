@@ -221,14 +221,59 @@ done:
 
 /* ---- rho*(C) ------------------------------------------------------------- */
 
+/* The shape the two-lines test gives a budget, short enough for a label
+ * above its column: "U", "rising", "falling", "flat", "not resolved",
+ * "too few to test". */
+static const char *shape_label(const json_t *g)
+{
+    const char *v = verdict_of(g);
+    const char *shape = json_string_value(json_object_get(json_object_get(g, "u_test"), "shape"));
+    if (v && strcmp(v, "U") == 0)
+        return "U";
+    if (v && strcmp(v, "no U") == 0 && shape)
+        return shape;
+    return v ? "too few to test" : "no test";
+}
+
+/* Label heights, in data units above rho = 1: a label moves up a row when
+ * it would touch its left neighbour on the row below. The width of a label
+ * is estimated in decades of the log axis from its length (the PNG's
+ * 15-point key font is about 9 of the plot's 830 pixels per character). */
+enum { SHAPE_ROWS = 3 };
+#define SHAPE_Y0 1.11
+#define SHAPE_DY 0.075
+
+static void shape_rows(const double *lc, const char *const *labels, int n, double span_decades, double *y)
+{
+    double right[SHAPE_ROWS]; /* the right end of the last label of each row */
+    for (int r = 0; r < SHAPE_ROWS; r++)
+        right[r] = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double half = 0.5 * (double)(strlen(labels[i]) + 1) * 9.0 / 830.0 * span_decades;
+        int r = 0;
+        while (r < SHAPE_ROWS - 1 && lc[i] - half < right[r])
+            r++;
+        right[r] = lc[i] + half;
+        y[i] = SHAPE_Y0 + SHAPE_DY * r;
+    }
+}
+
 int figure_rho_star(job *j)
 {
     if (!j->fit)
         return ES_OK;
-    sbuf dat = {0}, nw = {0};
+    sbuf dat = {0}, nw = {0}, shp = {0};
     vars v = {0};
     int n = 0, n_nw = 0, n_u = 0, rc = ES_OK;
     double cmin = INFINITY, cmax = -INFINITY;
+    size_t n_fits = json_array_size(json_object_get(j->fit, "allocation"));
+    double *lc = calloc(n_fits + 1, sizeof *lc), *ly = calloc(n_fits + 1, sizeof *ly);
+    const char **labels = calloc(n_fits + 1, sizeof *labels);
+    int *kinds = calloc(n_fits + 1, sizeof *kinds);
+    if (!lc || !ly || !labels || !kinds) {
+        rc = es_error(ES_ENOMEM, "out of memory");
+        goto done;
+    }
     sb_printf(&dat, "# budget C (FLOPs), rho, low, high, kind: 1 = rho* of a U by the two-lines test with its 95%% "
                     "interval; 0 = no U: the best measured rho (low = high = rho)\n");
     sb_printf(&nw, "# budget C (FLOPs), a rho not significantly worse than the best measured (budgets without a U)\n");
@@ -259,25 +304,168 @@ int figure_rho_star(job *j)
         sb_printf(&dat, "\t");
         sb_num(&dat, isfinite(hi) ? hi : y);
         sb_printf(&dat, "\t%d\n", u);
+        lc[n] = log10(c);
+        labels[n] = shape_label(g);
+        kinds[n] = u;
         n_u += u;
         cmin = fmin(cmin, c);
         cmax = fmax(cmax, c);
         n++;
     }
     if (n >= 2) {
-        vars_set(&v, "TITLE", "Optimal allocation across budgets (%s)", j->experiment);
         /* a decade's margin keeps the end points off the frame */
-        vars_set(&v, "XMIN", "%.10g", pow(10, floor(log10(cmin) - 0.3)));
-        vars_set(&v, "XMAX", "%.10g", pow(10, ceil(log10(cmax) + 0.3)));
+        double lmin = floor(log10(cmin) - 0.3), lmax = ceil(log10(cmax) + 0.3);
+        shape_rows(lc, labels, n, lmax - lmin, ly);
+        double top = 0;
+        sb_printf(&shp, "# budget C (FLOPs), label height, the shape by the two-lines test, kind (1: U)\n");
+        for (int k = 0; k < n; k++) {
+            sb_printf(&shp, "%.10g\t%.4g\t", pow(10, lc[k]), ly[k]);
+            sb_quoted(&shp, labels[k]);
+            sb_printf(&shp, "\t%d\n", kinds[k]);
+            top = fmax(top, ly[k]);
+        }
+        vars_set(&v, "TITLE", "Optimal allocation across budgets (%s)", j->experiment);
+        vars_set(&v, "XMIN", "%.10g", pow(10, lmin));
+        vars_set(&v, "XMAX", "%.10g", pow(10, lmax));
+        vars_set(&v, "YMAX", "%.4g", top + 0.06);
         vars_set(&v, "N_NOT_WORSE", "%d", n_nw);
         vars_set(&v, "N_U", "%d", n_u);
         vars_set(&v, "N_NO_U", "%d", n - n_u);
-        if (!(rc = job_write(j, "rho_star.dat", &dat)) && !(rc = job_write(j, "rho_star_not_worse.dat", &nw)))
+        if (!(rc = job_write(j, "rho_star.dat", &dat)) && !(rc = job_write(j, "rho_star_not_worse.dat", &nw)) &&
+            !(rc = job_write(j, "rho_star_shape.dat", &shp)))
             rc = job_script(j, "rho_star", "rho_star", &v);
     }
+done:
+    free(lc);
+    free(ly);
+    free(labels);
+    free(kinds);
     sb_free(&dat);
     sb_free(&nw);
+    sb_free(&shp);
     vars_free(&v);
     return rc;
 }
 
+/* ---- the rho = 1 minus rho = 0 gap against C ------------------------------ */
+
+/* fit.json's gap_trend: the measured gaps with their SE and 95% interval,
+ * the fitted line over the measured budgets (solid) and, where the gap
+ * shrinks toward zero, its extension to the projected crossing (dashed,
+ * over a shaded extrapolation) with the crossing's Fieller interval. */
+int figure_gap(job *j)
+{
+    const json_t *gt = j->fit ? json_object_get(j->fit, "gap_trend") : NULL;
+    const json_t *rows = json_object_get(gt, "budgets");
+    if (json_array_size(rows) < 2)
+        return ES_OK;
+    sbuf dat = {0}, line = {0}, cross = {0};
+    vars v = {0};
+    int rc = ES_OK, n_cross = 0;
+    double cmin = INFINITY, cmax = -INFINITY, ymin = 0, ymax = 0; /* zero always in view */
+    sb_printf(&dat, "# budget C (FLOPs), L(rho=1) - L(rho=0) (mean over seeds), SE, 95%% t interval low, high\n");
+    size_t i;
+    const json_t *e;
+    json_array_foreach(rows, i, e)
+    {
+        double c = plot_jnum(e, "budget"), m = plot_jnum(e, "mean"), se = plot_jnum(e, "se");
+        double lo = plot_jnum(e, "lo"), hi = plot_jnum(e, "hi");
+        if (!(c > 0) || !isfinite(m))
+            continue;
+        sb_printf(&dat, "%.10g\t%.10g\t", c, m);
+        sb_num(&dat, se);
+        sb_printf(&dat, "\t");
+        sb_num(&dat, lo);
+        sb_printf(&dat, "\t");
+        sb_num(&dat, hi);
+        sb_printf(&dat, "\n");
+        cmin = fmin(cmin, c);
+        cmax = fmax(cmax, c);
+        ymin = fmin(ymin, isfinite(lo) ? lo : m);
+        ymax = fmax(ymax, isfinite(hi) ? hi : m);
+    }
+    const json_t *fit = json_object_get(gt, "fit"), *proj = json_object_get(gt, "projection");
+    double a = plot_jnum(fit, "a"), b = plot_jnum(fit, "b");
+    const char *status = json_string_value(json_object_get(proj, "status"));
+    int have_line = isfinite(a) && isfinite(b) && cmax > cmin;
+    int projected = have_line && status && strcmp(status, "projected") == 0;
+    double x0 = plot_jnum(proj, "log10_c0");
+    double x_lo = plot_jnum_at(proj, "log10_c0_ci", 0), x_hi = plot_jnum_at(proj, "log10_c0_ci", 1);
+    /* the axis: the measured budgets, and the crossing when projected, at
+     * most 12 decades past the largest budget so the measured points keep
+     * some room (a farther crossing is named in the key) */
+    double lx_max = log10(cmax);
+    if (projected && isfinite(x0))
+        lx_max = fmax(lx_max, fmin(isfinite(x_hi) ? fmax(x0, x_hi) : x0, log10(cmax) + 12));
+    double xmin = pow(10, floor(log10(cmin) - 0.3)), xmax = pow(10, ceil(lx_max + 0.3));
+    sb_printf(&line, "# the fitted line gap = a + b log10 C, a = %.10g, b = %.10g: measured range, then (dashed) its "
+                     "extension to the projected crossing\n", a, b);
+    if (have_line) {
+        for (int k = 0; k < 2; k++) {
+            double c = k ? cmax : cmin, y = a + b * log10(c);
+            sb_printf(&line, "%.10g\t%.10g\n", c, y);
+            ymin = fmin(ymin, y);
+            ymax = fmax(ymax, y);
+        }
+        sb_printf(&line, "\n\n");
+        if (projected && isfinite(x0)) {
+            double c_end = pow(10, fmin(x0, log10(xmax)));
+            sb_printf(&line, "%.10g\t%.10g\n%.10g\t%.10g\n", cmax, a + b * log10(cmax), c_end, a + b * log10(c_end));
+        }
+    }
+    char cross_title[256] = "";
+    sb_printf(&cross, "# log10 C0 where the line reaches zero, and its 95%% Fieller interval (C0, low, high)\n");
+    if (projected && isfinite(x0)) {
+        char p0[64], plo[64], phi[64];
+        format_power(p0, sizeof p0, pow(10, x0));
+        if (isfinite(x_lo) && isfinite(x_hi)) {
+            format_power(plo, sizeof plo, pow(10, x_lo));
+            format_power(phi, sizeof phi, pow(10, x_hi));
+            snprintf(cross_title, sizeof cross_title, "zero, extrapolated: C = %s FLOPs, 95%% Fieller [%s, %s]", p0, plo,
+                     phi);
+        } else {
+            snprintf(cross_title, sizeof cross_title,
+                     "zero, extrapolated: C = %s FLOPs, Fieller interval unbounded", p0);
+        }
+        if (x0 <= log10(xmax)) {
+            n_cross = 1;
+            sb_printf(&cross, "%.10g\t", pow(10, x0));
+            sb_num(&cross, isfinite(x_lo) ? pow(10, x_lo) : pow(10, x0));
+            sb_printf(&cross, "\t");
+            sb_num(&cross, isfinite(x_hi) ? pow(10, x_hi) : pow(10, x0));
+            sb_printf(&cross, "\n");
+        }
+    }
+    double ylo, yhi;
+    range_pad(ymin, ymax, 0.08, 0.08, &ylo, &yhi);
+    char fit_title[256] = "";
+    if (have_line)
+        snprintf(fit_title, sizeof fit_title, "fit: gap = %.3f %s %.4f log_{10} C (%s)", a, b < 0 ? "−" : "+", fabs(b),
+                 strncmp(json_string_value(json_object_get(fit, "method")), "weighted", 8) == 0 ? "weights 1/SE^2"
+                                                                                              : "unweighted");
+    sbuf ft = {0}, ct = {0};
+    sb_quoted(&ft, fit_title);
+    sb_quoted(&ct, cross_title);
+    vars_set(&v, "TITLE", "Pure MoE minus pure memory against compute (%s)", j->experiment);
+    vars_set(&v, "XMIN", "%.10g", xmin);
+    vars_set(&v, "XMAX", "%.10g", xmax);
+    vars_set(&v, "YMIN", "%.10g", ylo);
+    vars_set(&v, "YMAX", "%.10g", yhi);
+    vars_ytics(&v, ylo, yhi);
+    vars_set(&v, "C_MAX", "%.10g", cmax);
+    vars_set(&v, "N_LINE", "%d", have_line);
+    vars_set(&v, "N_EXTENSION", "%d", projected && isfinite(x0));
+    vars_set(&v, "N_CROSSING", "%d", n_cross);
+    vars_set(&v, "FIT_TITLE", "%s", sb_str(&ft));
+    vars_set(&v, "CROSS_TITLE", "%s", sb_str(&ct));
+    if (!(rc = job_write(j, "gap.dat", &dat)) && !(rc = job_write(j, "gap_fit.dat", &line)) &&
+        !(rc = job_write(j, "gap_crossing.dat", &cross)))
+        rc = job_script(j, "gap", "gap", &v);
+    sb_free(&dat);
+    sb_free(&line);
+    sb_free(&cross);
+    sb_free(&ft);
+    sb_free(&ct);
+    vars_free(&v);
+    return rc;
+}

@@ -2,7 +2,7 @@
  * strings and template variables it fills, the mean +- sd aggregation,
  * fit.json look-ups and axis helpers (plot.c), and one function per figure
  * in the file of its study kind:
- *   allocation.c  allocation (loss against rho per budget) and rho_star
+ *   allocation.c  allocation (loss against rho per budget), rho_star and gap
  *   memory.c      memory (loss against table slots)
  *   grid.c        grid (ablations)
  *   training.c    training_<kind> (loss against tokens per run)
@@ -99,6 +99,7 @@ void range_pad(double lo, double hi, double below, double above, double *out_lo,
  * run folder has no runs of its kind) and queues it for rendering. */
 int figure_allocation(job *j);
 int figure_rho_star(job *j);
+int figure_gap(job *j);
 int figure_memory(job *j);
 int figure_grid(job *j);
 int figure_training(job *j, const char *kind);

@@ -542,6 +542,8 @@ int plot_run_dir(const char *run_dir, char ***files_written, int *n_files)
     if (rc == ES_OK)
         rc = figure_rho_star(&j);
     if (rc == ES_OK)
+        rc = figure_gap(&j);
+    if (rc == ES_OK)
         rc = figure_memory(&j);
     if (rc == ES_OK)
         rc = figure_grid(&j);

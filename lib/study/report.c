@@ -480,7 +480,36 @@ static void put_provenance(FILE *f, const report_ctx *c, const char *command_lin
     fputc('\n', f);
 }
 
-/* Token counts of the corpus from the dataset cache's meta.json. */
+/* A mixture's sources from meta.json's "sources": weight, token counts
+ * and validation floors, one sub-item each. */
+static void put_corpus_sources(FILE *f, const json_t *meta)
+{
+    const json_t *sources = json_object_get(meta, "sources");
+    if (json_array_size(sources) < 2)
+        return;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(sources, i, s)
+    {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        double w = jnum(s, "weight");
+        fprintf(f, "  - `%s`", name ? name : "?");
+        if (isfinite(w) && w != 1)
+            fprintf(f, " (weight %g: %s%% of its text kept)", w, fmt("%.3g", 100 * w));
+        if (json_is_number(json_object_get(s, "train_tokens")))
+            fprintf(f, ": %s training tokens, %s validation tokens", fmt_eng(jnum(s, "train_tokens")),
+                    fmt_eng(jnum(s, "val_tokens")));
+        else
+            fputs(": token counts not in meta.json", f);
+        if (json_is_number(json_object_get(s, "bigram_val_loss")))
+            fprintf(f, "; baselines on its validation tokens: unigram %s, bigram %s nats/token",
+                    fmt_loss(jnum(s, "unigram_val_loss")), fmt_loss(jnum(s, "bigram_val_loss")));
+        fputs("\n", f);
+    }
+}
+
+/* Token counts of the corpus from the dataset cache's meta.json, in the
+ * folder dataset_prepare() names (corpus_cache_name). */
 static void put_corpus(FILE *f, const report_ctx *c)
 {
     if (!c->ex)
@@ -488,7 +517,12 @@ static void put_corpus(FILE *f, const report_ctx *c)
     const run_config *b = &c->ex->base;
     fprintf(f, "- Corpus: `%s`, BPE vocabulary %d", b->corpus, b->vocab);
     char name[256], path[2048];
-    corpus_name(b->corpus, name, sizeof name);
+    if (corpus_cache_name(b->corpus, name, sizeof name) != ES_OK) {
+        /* a string the parser refuses (a file since removed): the
+         * single-source name is the best guess at the folder */
+        es_error_clear();
+        corpus_name(b->corpus, name, sizeof name);
+    }
     snprintf(path, sizeof path, "%s/%s/v%d/meta.json", b->data_dir, name, b->vocab);
     json_t *meta = es_exists(path) ? json_load_file(path, 0, NULL) : NULL;
     if (meta && json_is_number(json_object_get(meta, "train_tokens")))
@@ -499,8 +533,10 @@ static void put_corpus(FILE *f, const report_ctx *c)
     if (meta && json_is_number(json_object_get(meta, "unigram_val_loss")))
         fprintf(f, "; baselines on validation: unigram %s, bigram %s nats/token",
                 fmt_loss(jnum(meta, "unigram_val_loss")), fmt_loss(jnum(meta, "bigram_val_loss")));
-    json_decref(meta);
     fputs("\n", f);
+    if (meta)
+        put_corpus_sources(f, meta);
+    json_decref(meta);
 }
 
 static void put_model(FILE *f, const report_ctx *c)
@@ -703,7 +739,15 @@ static const char *figure_caption(const char *name)
                "(alpha in the legend).";
     if (strcmp(name, "rho_star") == 0)
         return "Per budget C (log x): rho* with its 95% interval where the two-lines test finds a U, else the best "
-               "measured rho (open) and the rho not significantly worse (+); the band is the paper's 0.75-0.8.";
+               "measured rho (open) and the rho not significantly worse (+); above each budget, the shape the "
+               "two-lines test gives its loss in rho (U, rising, falling, flat, not resolved); the band is the "
+               "paper's 0.75-0.8.";
+    if (strcmp(name, "gap") == 0)
+        return "Pure MoE minus pure memory, L(rho = 1) - L(rho = 0), per budget C (log x): mean over seeds with ±1 SE "
+               "(thick) and its 95% t interval (thin); the fitted line gap = a + b log10 C over the measured budgets "
+               "(solid) and, where the gap shrinks, its extrapolation (dashed, shaded region) to the compute where it "
+               "would reach zero, with that compute's 95% Fieller interval. Below the dotted zero line pure MoE beats "
+               "pure memory.";
     if (strcmp(name, "grid") == 0)
         return "Mean ± sd validation loss per grid label.";
     if (strncmp(name, "training_", 9) == 0)
@@ -1005,6 +1049,7 @@ int report_write(const char *run_dir, const char *experiment_path_or_null, const
         report_put_memory(f, &c, scratch);
     else if (strcmp(c.kind, "grid") == 0)
         report_put_grid(f, &c);
+    report_put_sources(f, &c);
     if ((rc = put_routing(f, &c)))
         goto done;
     put_figures(f, &c);

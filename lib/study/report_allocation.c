@@ -262,6 +262,139 @@ static void put_budgets_table(FILE *f, const report_ctx *c)
     fputc('\n', f);
 }
 
+/* 3.0e15: two significant digits for a computed (not planned) compute. */
+static const char *fmt_flops_approx(double v)
+{
+    char *b = fmt_buf();
+    if (!isfinite(v) || v <= 0) {
+        snprintf(b, FMT_SIZE, "-");
+        return b;
+    }
+    int e = (int)floor(log10(v));
+    double m = v / pow(10, e);
+    if (m >= 9.95) { /* rounds up to the next power */
+        m /= 10;
+        e++;
+    }
+    snprintf(b, FMT_SIZE, "%.1fe%d", m, e);
+    return b;
+}
+
+/* A factor such as 290 or 4.5e6, for "N x beyond". */
+static const char *fmt_factor(double v) { return v < 1e4 ? fmt("%.3g", v) : fmt_flops_approx(v); }
+
+/* The projection of the gap's zero: measured, fitted and extrapolated
+ * apart (fit.json's gap_trend.projection). */
+static void put_gap_projection(FILE *f, const json_t *gt, const json_t *fit)
+{
+    const json_t *p = json_object_get(gt, "projection");
+    const char *status = json_string_value(json_object_get(p, "status"));
+    double c_max = jnum(gt, "largest_budget"), c0 = jnum(p, "c0");
+    const json_t *ci = json_object_get(p, "c0_ci");
+    char interval[2 * FMT_SIZE];
+    if (has_interval(ci))
+        snprintf(interval, sizeof interval, "95%% Fieller interval [%s, %s] FLOPs",
+                 fmt_flops_approx(json_number_value(json_array_get(ci, 0))),
+                 fmt_flops_approx(json_number_value(json_array_get(ci, 1))));
+    else
+        snprintf(interval, sizeof interval, "95%% Fieller interval unbounded: the slope is not significantly "
+                                            "negative, so no compute can be excluded");
+    if (status && strcmp(status, "projected") == 0) {
+        fprintf(f, "- **Extrapolated**: if the trend holds (an extrapolation %s x beyond the largest measured budget, "
+                   "%s FLOPs), the gap would reach zero at C = %s FLOPs (%s). Beyond that compute pure MoE would "
+                   "beat pure memory and rho = 0 would no longer be the best end: a left arm could appear. Nothing "
+                   "was measured there; a straight line in log C is an assumption.\n",
+                fmt_factor(jnum(p, "factor")), fmt_flops(c_max), fmt_flops_approx(c0), interval);
+    } else if (status && strcmp(status, "crossed") == 0) {
+        fprintf(f, "- **Fitted, not extrapolated**: the line is already at or below zero at the largest measured "
+                   "budget (%s FLOPs, fitted gap %s): it crosses zero at C = %s FLOPs (%s), within or below the "
+                   "measured budgets.\n",
+                fmt_flops(c_max), fmt("%+.4f", jnum(fit, "gap_at_largest")), fmt_flops_approx(c0), interval);
+    } else if (status && strcmp(status, "not shrinking") == 0) {
+        const json_t *bci = json_object_get(fit, "b_ci");
+        double lo_v = has_interval(bci) ? json_number_value(json_array_get(bci, 0)) : NAN;
+        fprintf(f, "- **No projection**: the gap does not shrink with compute over the measured budgets (b = %s "
+                   "nats per decade, 95%% interval %s); no crossing projected.%s\n",
+                fmt("%+.4f", jnum(fit, "b")), fmt_interval(bci, "%+.4f"),
+                lo_v < 0 ? " The interval reaches below 0, so a slowly shrinking gap is not ruled out by these "
+                           "budgets." : "");
+    } else if (status && strcmp(status, "already negative") == 0) {
+        fprintf(f, "- **No projection**: the fitted gap is already below zero at the largest measured budget (%s "
+                   "FLOPs, %s): pure MoE is ahead there, and the gap does not fall further with compute.\n",
+                fmt_flops(c_max), fmt("%+.4f", jnum(fit, "gap_at_largest")));
+    }
+}
+
+/* How L(rho = 1) - L(rho = 0) moves with compute and where its trend would
+ * reach zero (fit.json's gap_trend; absent from older fit.json files). */
+static void put_gap_trend(FILE *f, const report_ctx *c)
+{
+    size_t n_fits = c->fit ? json_array_size(json_object_get(c->fit, "allocation")) : 0;
+    if (n_fits < 2)
+        return;
+    fputs("### Pure MoE minus pure memory across budgets\n\n", f);
+    const json_t *gt = json_object_get(c->fit, "gap_trend");
+    if (!json_is_object(gt)) {
+        fputs("fit.json has no `gap_trend` (it was written by an older `engram-scale fit`): run `engram-scale fit "
+              "RUN_DIR` again for the gap and its trend.\n\n", f);
+        return;
+    }
+    const json_t *rows = json_object_get(gt, "budgets");
+    fputs("**Measured**: the gap L(rho = 1) - L(rho = 0) at each budget with both ends, the mean over seeds of the "
+          "per-seed differences (paired by seed where both ends have the same seeds, else Welch), with its 95% t "
+          "interval. A gap > 0 means pure memory beats pure MoE; a left arm of the allocation U (rho = 0 no longer "
+          "the best end) needs a gap < 0. It is not the table's L(1) - L(best), whose reference moves with the best "
+          "measured rho.\n\n", f);
+    if (json_array_size(rows)) {
+        fputs("| budget C | runs at rho 0, rho 1 | L(1) - L(0) | SE | df | 95% interval | method |\n", f);
+        fputs("|---:|---:|---:|---:|---:|:---|:---|\n", f);
+        size_t i;
+        const json_t *e;
+        json_array_foreach(rows, i, e)
+        {
+            char ci[FMT_SIZE];
+            snprintf(ci, sizeof ci, "%s", isfinite(jnum(e, "lo")) ? fmt("[%+.4f, ", jnum(e, "lo")) : "-");
+            if (isfinite(jnum(e, "lo")))
+                snprintf(ci + strlen(ci), sizeof ci - strlen(ci), "%s]", fmt("%+.4f", jnum(e, "hi")));
+            fprintf(f, "| %s | %lld, %lld | %s | %s | %s | %s | %s |\n", fmt_flops(jnum(e, "budget")),
+                    (long long)json_integer_value(json_object_get(e, "n_rho0")),
+                    (long long)json_integer_value(json_object_get(e, "n_rho1")), fmt("%+.4f", jnum(e, "mean")),
+                    fmt("%.4f", jnum(e, "se")), fmt("%g", jnum(e, "df")), ci,
+                    json_string_value(json_object_get(e, "method")));
+        }
+        fputc('\n', f);
+    }
+    const json_t *fit = json_object_get(gt, "fit");
+    if (!json_is_object(fit)) {
+        fprintf(f, "Trend %s.\n\n", json_string_value(json_object_get(gt, "status")));
+        return;
+    }
+    int weighted = strncmp(json_string_value(json_object_get(fit, "method")), "weighted", 8) == 0;
+    const json_t *first = json_array_get(rows, 0);
+    fprintf(f, "- **Fitted** on the %lld measured budgets (%s to %s FLOPs) by %s%s: gap = a + b log10 C with "
+               "a = %s ± %s, b = %s ± %s nats per decade of compute; slope 95%% interval %s (t with %g degrees of "
+               "freedom).",
+            (long long)json_integer_value(json_object_get(fit, "n")), fmt_flops(jnum(first, "budget")),
+            fmt_flops(jnum(gt, "largest_budget")), json_string_value(json_object_get(fit, "method")),
+            weighted ? "" : " (residual-based SEs)", fmt("%.4f", jnum(fit, "a")), fmt("%.4f", jnum(fit, "se_a")),
+            fmt("%+.4f", jnum(fit, "b")), fmt("%.4f", jnum(fit, "se_b")),
+            fmt_interval(json_object_get(fit, "b_ci"), "%+.4f"), jnum(fit, "df"));
+    if (weighted)
+        fprintf(f, " SEs: %s, chi2/df = %s: %s.", json_string_value(json_object_get(fit, "se_kind")),
+                fmt("%.2f", jnum(fit, "chi2_per_df")), json_string_value(json_object_get(fit, "se_note")));
+    else if (json_is_string(json_object_get(fit, "method_reason")))
+        fprintf(f, " Unweighted because %s.", json_string_value(json_object_get(fit, "method_reason")));
+    fputc('\n', f);
+    const json_t *u = json_object_get(fit, "unweighted");
+    if (json_is_object(u))
+        fprintf(f, "- Unweighted check (ordinary least squares on the budget means; weights from few seeds are "
+                   "rough): b = %s ± %s, 95%% interval %s.\n",
+                fmt("%+.4f", jnum(u, "b")), fmt("%.4f", jnum(u, "se_b")),
+                fmt_interval(json_object_get(u, "b_ci"), "%+.4f"));
+    put_gap_projection(f, gt, fit);
+    fputc('\n', f);
+}
+
 /* The paper's claim of stability, tested: rho* differences between the
  * budgets that each show a U. */
 static void put_stability(FILE *f, const report_ctx *c)
@@ -324,5 +457,6 @@ void report_put_allocation(FILE *f, const report_ctx *c, double *budgets, double
     }
     /* the sections across budgets, in order */
     put_budgets_table(f, c);
+    put_gap_trend(f, c);
     put_stability(f, c);
 }

@@ -2,7 +2,8 @@
  * settings (OpenBLAS fp32, oneDNN fp32, oneDNN bf16) against a reference in
  * double precision, for the three forms, odd shapes, row strides wider
  * than the rows, beta 0 and 1, alpha != 1, inside and outside parallel
- * regions; the bf16 rounding; the primitive cache; determinism.
+ * regions; the bf16 rounding; the primitive cache; determinism, and the
+ * same bits for 1, 2 and 3 threads with oneDNN.
  *
  * Tolerances, with S[i,j] = sum_k |a_ik| |b_kj|:
  *   fp32 (either library) vs the double product of the fp32 operands:
@@ -263,6 +264,89 @@ static void test_same_bits_twice(void **state)
     free(C2);
 }
 
+/* Uniform in [-1, 1): quicker than fill() for the large matrices below. */
+static void fill_uniform(float *x, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        x[i] = (float)(int32_t)(s >> 32) * 0x1p-31f;
+    }
+}
+
+/* Bit-identical C for 1, 2 and 3 threads through oneDNN (fp32 or bf16),
+ * all three forms, shapes of this tool's products (K = the 2048 tokens
+ * of a step in the weight gradients) and large ones, beta 0 and 1. */
+static void same_bits_across_threads(int bf16)
+{
+    static const gemm_case cases[] = {
+        {FORM_TN, 64, 64, 2048, 0, 1.0f, 1.0f},   {FORM_TN, 4096, 64, 2048, 0, 1.0f, 0.0f},
+        {FORM_TN, 2048, 64, 4096, 0, 1.0f, 1.0f}, {FORM_TN, 192, 64, 2048, 0, 1.0f, 1.0f},
+        {FORM_TN, 43, 64, 2048, 0, 1.0f, 1.0f},   {FORM_TN, 300, 70, 2049, 3, 0.5f, 1.0f},
+        {FORM_TN, 128, 128, 128, 0, 1.0f, 0.0f},  {FORM_NT, 2048, 192, 64, 0, 1.0f, 0.0f},
+        {FORM_NT, 2048, 64, 2048, 0, 1.0f, 1.0f}, {FORM_NT, 300, 70, 2049, 3, 1.0f, 1.0f},
+        {FORM_NN, 2048, 64, 192, 0, 1.0f, 1.0f},  {FORM_NN, 64, 64, 2048, 0, 1.0f, 0.0f},
+        {FORM_NN, 2048, 64, 2048, 0, 1.0f, 1.0f}, {FORM_NN, 300, 70, 2049, 3, 1.0f, 0.0f},
+    };
+    es_gemm_library_set(ES_GEMM_ONEDNN);
+    assert_int_equal(es_precision_set(bf16 ? ES_PRECISION_BF16 : ES_PRECISION_FP32),
+                     bf16 ? ES_PRECISION_BF16 : ES_PRECISION_FP32);
+    int differ = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const gemm_case *g = &cases[i];
+        int form = g->form, M = g->M, N = g->N, K = g->K;
+        int a_rows = form == FORM_TN ? K : M, a_cols = form == FORM_TN ? M : K;
+        int b_rows = form == FORM_NT ? N : K, b_cols = form == FORM_NT ? K : N;
+        int lda = a_cols + g->pad, ldb = b_cols + g->pad, ldc = N + g->pad;
+        size_t nc = (size_t)M * ldc;
+        float *A = malloc(sizeof(float) * (size_t)a_rows * lda), *B = malloc(sizeof(float) * (size_t)b_rows * ldb);
+        float *C0 = malloc(sizeof(float) * nc), *C1 = malloc(sizeof(float) * nc), *C = malloc(sizeof(float) * nc);
+        fill_uniform(A, (size_t)a_rows * lda, 21 + (uint64_t)M);
+        fill_uniform(B, (size_t)b_rows * ldb, 22 + (uint64_t)N);
+        fill_uniform(C0, nc, 23 + (uint64_t)K);
+        for (int threads = 1; threads <= 3; threads++) {
+            es_threads_set(threads);
+            float *out = threads == 1 ? C1 : C;
+            memcpy(out, C0, sizeof(float) * nc);
+            call(form, M, N, K, g->alpha, A, lda, B, ldb, g->beta, out, ldc);
+            if (threads > 1 && memcmp(C1, C, sizeof(float) * nc) != 0) {
+                size_t j = 0;
+                while (C1[j] == C[j])
+                    j++;
+                fprintf(stderr, "%s %s %dx%dx%d: %d threads give C[%zu] = %.9g, 1 thread %.9g\n",
+                        bf16 ? "bf16" : "fp32", FORM_NAMES[form], M, N, K, threads, j, C[j], C1[j]);
+                differ++;
+            }
+        }
+        free(A);
+        free(B);
+        free(C0);
+        free(C1);
+        free(C);
+    }
+    es_threads_set(2);
+    es_precision_set(ES_PRECISION_FP32);
+    assert_int_equal(differ, 0);
+}
+
+static void test_fp32_same_bits_across_threads(void **state)
+{
+    (void)state;
+    same_bits_across_threads(0);
+}
+
+static void test_bf16_same_bits_across_threads(void **state)
+{
+    (void)state;
+    if (!es_bf16_available()) {
+        fprintf(stderr, "skipped: this CPU has neither AVX512-BF16 nor AMX\n");
+        skip();
+    }
+    same_bits_across_threads(1);
+}
+
 static void test_fallback_without_bf16(void **state)
 {
     (void)state;
@@ -281,6 +365,8 @@ int main(void)
         cmocka_unit_test(test_onednn_bf16),     cmocka_unit_test(test_bf16_rounding),
         cmocka_unit_test(test_primitive_cache), cmocka_unit_test(test_same_bits_twice),
         cmocka_unit_test(test_fallback_without_bf16),
+        cmocka_unit_test(test_fp32_same_bits_across_threads),
+        cmocka_unit_test(test_bf16_same_bits_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,11 @@ static void test_spec_parse(void **state)
     assert_true(s.weights[3] == 0.1);
     corpus_spec_name(&s, name, sizeof name);
     assert_string_equal(name, "gcide+kjv+linux-doc+linux-src@0.1");
+    assert_int_equal(corpus_cache_name("gcide+kjv+linux-doc+linux-src@0.1", name, sizeof name), ES_OK);
+    assert_string_equal(name, "gcide+kjv+linux-doc+linux-src@0.1");
+    assert_int_equal(corpus_cache_name("kjv", name, sizeof name), ES_OK);
+    assert_string_equal(name, "kjv");
+    assert_int_equal(corpus_cache_name("kjvv", name, sizeof name), ES_EINVAL);
 
     /* paths, with a weight on a single source too */
     snprintf(spec, sizeof spec, "%s@0.5+%s", prose, code);
@@ -158,6 +163,10 @@ static void test_mixture_dataset(void **state)
     snprintf(spec, sizeof spec, "%s+%s", prose, code);
     assert_int_equal(dataset_prepare(spec, data_dir, 400, 0, NULL, NULL, &m), ES_OK);
     assert_string_equal(m->name, "prose+code");
+    /* readers of the cache (the report) find the folder by the same name */
+    char cache_name[256];
+    assert_int_equal(corpus_cache_name(spec, cache_name, sizeof cache_name), ES_OK);
+    assert_string_equal(cache_name, m->name);
     assert_int_equal(m->n_sources, 2);
     assert_string_equal(m->sources[0].name, "prose");
     assert_string_equal(m->sources[1].name, "code");

@@ -86,6 +86,12 @@ static const char FIT_JSON[] =
     "  \"u_test\": {\"verdict\": \"no U\", \"shape\": \"rising\"}, \"best_measured_rho\": 0.75, \"not_worse\": [0.5, 0.75],"
     "  \"monotone\": {\"model\": \"exponential\", \"curve\": [[0, 3.9], [0.5, 3.88], [1, 3.95]]},"
     "  \"curve\": [[0, 4.05], [0.25, 3.94], [0.5, 3.88], [0.78, 3.85], [1, 3.88]], \"warnings\": []}],"
+    " \"gap_trend\": {\"budgets\": ["
+    "  {\"budget\": 1e15, \"mean\": 0.04, \"se\": 0.002, \"lo\": 0.0146, \"hi\": 0.0654},"
+    "  {\"budget\": 3.15e15, \"mean\": 0.03, \"se\": 0.002, \"lo\": 0.0046, \"hi\": 0.0554},"
+    "  {\"budget\": 1e16, \"mean\": 0.02, \"se\": null, \"lo\": null, \"hi\": null}],"
+    "  \"largest_budget\": 1e16, \"fit\": {\"method\": \"weighted least squares, weights 1/se^2\", \"a\": 0.34, \"b\": -0.02},"
+    "  \"projection\": {\"status\": \"projected\", \"log10_c0\": 17, \"log10_c0_ci\": [16.4, 17.87]}},"
     " \"memory\": ["
     " {\"memory\": \"engram\", \"slots\": [1e4, 1e5, 1e6], \"alpha\": 0.31, \"alpha_ci\": [0.2, 0.4],"
     "  \"curve\": [[1e4, 4.3], [3e4, 4.18], [1e5, 4.1], [3e5, 4.04], [1e6, 4.0]]},"
@@ -206,7 +212,7 @@ static void assert_figure(char **files, int n, const char *name, int expected)
             fail_msg("%s not in the list of files written", path);
         if (e == 1) /* figures with a key below grow with it */
             assert_png(path, 1000, strcmp(name, "allocation") == 0 || strncmp(name, "training_", 9) == 0 ? 0
-                                   : strcmp(name, "rho_star") == 0                                     ? 820
+                                   : strcmp(name, "rho_star") == 0 || strcmp(name, "gap") == 0         ? 820
                                                                                                         : 700);
         else if (e == 2)
             assert_svg(path);
@@ -245,8 +251,9 @@ static void test_all_figures(void **state)
     int rc = plot_run_dir(run_dir, &files, &n);
     if (rc)
         fail_msg("plot_run_dir: %s", es_error_message());
-    static const char *const figures[] = {"allocation",          "rho_star",        "memory",       "grid",
-                                          "training_allocation", "training_memory", "training_grid"};
+    static const char *const figures[] = {"allocation",          "rho_star",        "gap",           "memory",
+                                          "grid",                "training_allocation", "training_memory",
+                                          "training_grid"};
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
         assert_figure(files, n, figures[i], 1);
     /* the data files the scripts read are kept beside them */
@@ -291,6 +298,33 @@ static void test_all_figures(void **state)
     assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
     assert_non_null(strstr(text, "3.15e+15\t0.5\n3.15e+15\t0.75\n"));
     free(text);
+    /* each budget's two-lines shape, labelled above its column */
+    snprintf(path, sizeof path, "%s/figures/rho_star_shape.dat", run_dir);
+    assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
+    assert_non_null(strstr(text, "1e+15\t1.11\t\"U\"\t1\n"));
+    assert_non_null(strstr(text, "3.15e+15\t1.11\t\"rising\"\t0\n"));
+    free(text);
+    /* the gap: the measured points (NaN where a budget has no SE), the line
+     * over 1e15 .. 1e16 and its dashed extension to the zero at 1e17, the
+     * crossing with its Fieller interval */
+    snprintf(path, sizeof path, "%s/figures/gap.dat", run_dir);
+    assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
+    assert_non_null(strstr(text, "1e+15\t0.04\t0.002\t0.0146\t0.0654\n"));
+    assert_non_null(strstr(text, "1e+16\t0.02\tNaN\tNaN\tNaN\n"));
+    free(text);
+    snprintf(path, sizeof path, "%s/figures/gap_fit.dat", run_dir);
+    assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
+    assert_non_null(strstr(text, "1e+15\t0.04\n1e+16\t0.02\n\n\n1e+16\t0.02\n1e+17\t0"));
+    free(text);
+    snprintf(path, sizeof path, "%s/figures/gap_crossing.dat", run_dir);
+    assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
+    assert_non_null(strstr(text, "1e+17\t2.511886432e+16\t7.413102413e+17\n"));
+    free(text);
+    snprintf(path, sizeof path, "%s/figures/gap.gp", run_dir);
+    assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
+    assert_non_null(strstr(text, "n_extension = 1"));
+    assert_non_null(strstr(text, "zero, extrapolated: C = 1.0×10^{17} FLOPs, 95% Fieller [2.51×10^{16}, 7.41×10^{17}]"));
+    free(text);
     snprintf(path, sizeof path, "%s/figures/memory.gp", run_dir);
     assert_int_equal(es_read_file(path, &text, NULL), ES_OK);
     assert_non_null(strstr(text, "α = 0.310"));
@@ -312,6 +346,7 @@ static void test_without_fit(void **state)
     assert_figure(files, n, "memory", 1);
     assert_figure(files, n, "grid", 1);
     assert_figure(files, n, "rho_star", 0); /* no fitted budgets */
+    assert_figure(files, n, "gap", 0);
     plot_files_free(files, n);
     remove_run_dir();
 }

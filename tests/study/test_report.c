@@ -22,6 +22,8 @@
 #include "study/report.h"
 #include "study/results.h"
 
+#include "report_text.h"
+
 static const char PLAN_HEADER[] = "run\tbudget\trho\tseed\tmemory\texperts\tslots\tp_tot\tp_act\tflops_per_token\t"
                                   "tokens\tsteps\tflops\toptimizer\test_seconds\tlabel\n";
 
@@ -33,31 +35,6 @@ static void write_text(const char *dir, const char *name, const char *text)
     assert_non_null(f);
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
-}
-
-static char *read_report(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    char *text;
-    size_t len;
-    assert_int_equal(es_read_file(path, &text, &len), ES_OK);
-    return text;
-}
-
-static void expect(const char *text, const char *needle)
-{
-    if (!strstr(text, needle)) {
-        print_error("report.md lacks \"%s\":\n%s\n", needle, text);
-        fail();
-    }
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* One budget 1e12, rho {0, 0.5, 0.75, 1} x seeds {1, 2}: rho 0.5 seed 2
@@ -351,12 +328,130 @@ static void test_memory_and_grid(void **state)
     remove_tree(dir);
 }
 
+/* A mixture's cache folder is named as dataset_prepare names it
+ * ("gcide+kjv+linux-src@0.1", not corpus_name's "gcide+kjv+linux-src@0"):
+ * the report finds its meta.json and lists every source's token counts. */
+static void test_mixture_corpus(void **state)
+{
+    (void)state;
+    char dir[128];
+    make_allocation_dir(dir, sizeof dir);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "name: mix\n"
+             "corpus: [gcide, kjv, {linux-src: 0.1}]\n"
+             "data_dir: %s/data\n"
+             "tokenizer:\n  vocab: 256\n"
+             "model:\n  d_model: 64\n  layers: 3\n  heads: 4\n  seq_len: 128\n"
+             "  moe:\n    top_k: 2\n    shared: 1\n    expert_hidden: 64\n"
+             "  engram:\n    head_dim: 16\n    heads: 4\n    orders: [2, 3]\n    layers: [1]\n"
+             "sweep:\n  kind: allocation\n  budgets:\n    - flops: 1e12\n  total_to_active: 10\n"
+             "  rho: [0, 0.5, 0.75, 1]\n  seeds: [1, 2]\n",
+             dir);
+    write_text(dir, "experiment.yaml", yaml);
+    char cache[512];
+    snprintf(cache, sizeof cache, "%s/data/gcide+kjv+linux-src@0.1/v256", dir);
+    assert_int_equal(es_mkdir_p(cache), ES_OK);
+    write_text(cache, "meta.json",
+               "{\"format\": 1, \"corpus\": \"gcide+kjv+linux-src@0.1\", \"vocab\": 256,\n"
+               " \"train_tokens\": 45000000, \"val_tokens\": 2400000,\n"
+               " \"unigram_val_loss\": 6.70286, \"bigram_val_loss\": 4.361,\n"
+               " \"sources\": [\n"
+               "  {\"name\": \"gcide\", \"weight\": 1.0, \"train_tokens\": 13604985, \"val_tokens\": 714939,\n"
+               "   \"unigram_val_loss\": 6.81306, \"bigram_val_loss\": 4.27324},\n"
+               "  {\"name\": \"kjv\", \"weight\": 1.0, \"train_tokens\": 1280634, \"val_tokens\": 67108,\n"
+               "   \"unigram_val_loss\": 7.23905, \"bigram_val_loss\": 4.71485},\n"
+               "  {\"name\": \"linux-src\", \"weight\": 0.10000000000000001, \"train_tokens\": 30543963,\n"
+               "   \"val_tokens\": 1612594, \"unigram_val_loss\": 6.44517, \"bigram_val_loss\": 4.2408}]}\n");
+    assert_int_equal(report_write(dir, NULL, "engram-scale study mix.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "- Corpus: `gcide+kjv+linux-src@0.1`, BPE vocabulary 256; 45.0M training tokens, 2.40M validation "
+                 "tokens (");
+    expect(text, "/data/gcide+kjv+linux-src@0.1/v256/meta.json); baselines on validation: unigram 6.7029, bigram "
+                 "4.3610 nats/token\n");
+    expect(text, "  - `gcide`: 13.6M training tokens, 715k validation tokens; baselines on its validation tokens: "
+                 "unigram 6.8131, bigram 4.2732 nats/token\n");
+    expect(text, "  - `kjv`: 1.28M training tokens, 67.1k validation tokens;");
+    expect(text, "  - `linux-src` (weight 0.1: 10% of its text kept): 30.5M training tokens, 1.61M validation "
+                 "tokens; baselines on its validation tokens: unigram 6.4452, bigram 4.2408 nats/token\n");
+    assert_null(strstr(text, "token counts unknown"));
+    free(text);
+    remove_tree(dir);
+}
+
+/* Four budgets 1e12 ... 1e15, rho {0, 0.5, 1}, seeds {1, 2}: the per-seed
+ * L(1) - L(0) are gap + 0.002 and gap - 0.002 with gap = 0.34 - 0.02 log10 C,
+ * so the paired gap is 0.10 at 1e12 (SE 0.002, 1 df) and the line reaches
+ * zero at 1e17, 100 x beyond 1e15. By hand (tests/fit/test_gap.c): slope
+ * SE sqrt(8e-7) = 0.00089, Fieller interval of log10 C0 [16.4017, 17.8675]
+ * (2.5e16 to 7.4e17 FLOPs). */
+static void test_gap_trend(void **state)
+{
+    (void)state;
+    char dir[128], results[256];
+    snprintf(dir, sizeof dir, "/tmp/es-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    static const double rhos[3] = {0, 0.5, 1};
+    for (int b = 12; b <= 15; b++)
+        for (int k = 0; k < 3; k++)
+            for (int s = 1; s <= 2; s++) {
+                result_row row;
+                memset(&row, 0, sizeof row);
+                snprintf(row.run, sizeof row.run, "C1e%d-rho%.1f-s%d", b, rhos[k], s);
+                snprintf(row.kind, sizeof row.kind, "allocation");
+                snprintf(row.memory, sizeof row.memory, "engram");
+                snprintf(row.status, sizeof row.status, "ok");
+                row.budget = pow(10, b);
+                row.rho = rhos[k];
+                row.seed = (uint64_t)s;
+                row.p_tot = 1e6, row.p_act = 1e5, row.tokens = 1e5, row.steps = 10;
+                double base = 5.0 - 0.3 * b + 0.01 * s, gap = 0.34 - 0.02 * b + (s == 1 ? 0.002 : -0.002);
+                row.val_loss = row.best_val_loss = row.train_loss = base + (k == 1 ? 0.03 : k == 2 ? gap : 0);
+                assert_int_equal(results_append(results, &row), ES_OK);
+            }
+    fit_options opt = {.bootstrap = 0, .seed = 1};
+    json_t *fit;
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study gap.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "### Pure MoE minus pure memory across budgets\n");
+    expect(text, "| budget C | runs at rho 0, rho 1 | L(1) - L(0) | SE | df | 95% interval | method |");
+    /* 0.10 -+ t(0.975, 1) 0.002 = 0.10 -+ 0.0254 */
+    expect(text, "| 1.0e12 | 2, 2 | +0.1000 | 0.0020 | 1 | [+0.0746, +0.1254] | paired |");
+    expect(text, "| 1.0e15 | 2, 2 | +0.0400 | 0.0020 | 1 | [+0.0146, +0.0654] | paired |");
+    expect(text, "- **Fitted** on the 4 measured budgets (1.0e12 to 1.0e15 FLOPs) by weighted least squares, weights "
+                 "1/se^2: gap = a + b log10 C with a = 0.3400 ± 0.0121, b = -0.0200 ± 0.0009 nats per decade of "
+                 "compute; slope 95% interval [-0.0238, -0.0162] (t with 2 degrees of freedom). SEs: known SEs");
+    expect(text, "- **Extrapolated**: if the trend holds (an extrapolation 100 x beyond the largest measured budget, "
+                 "1.0e15 FLOPs), the gap would reach zero at C = 1.0e17 FLOPs (95% Fieller interval [2.5e16, 7.4e17] "
+                 "FLOPs).");
+    /* after the table across budgets, before the stability of rho* */
+    assert_true(strstr(text, "### Across budgets") < strstr(text, "### Pure MoE minus pure memory"));
+    assert_true(strstr(text, "### Pure MoE minus pure memory") < strstr(text, "### Stability of rho*"));
+    free(text);
+
+    /* a fit.json written before gap_trend existed is still read */
+    json_object_del(fit, "gap_trend");
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study gap.yaml", NULL), ES_OK);
+    text = read_report(dir);
+    expect(text, "fit.json has no `gap_trend` (it was written by an older `engram-scale fit`)");
+    expect(text, "### Stability of rho*");
+    free(text);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocation_report),
         cmocka_unit_test(test_missing_results),
         cmocka_unit_test(test_memory_and_grid),
+        cmocka_unit_test(test_mixture_corpus),
+        cmocka_unit_test(test_gap_trend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
