@@ -1,11 +1,12 @@
 /* report.md's per-source section for studies on a mixture corpus: each
  * run's result.json holds the final validation loss on every source's own
- * held-out text (val_loss_sources); the mixture's loss weights them by
- * their share of the validation tokens, so a gain on one source can hide a
- * loss on another. */
+ * held-out text (val_loss_sources); the mixture's loss averages them (the
+ * evaluated prefix of the interleaved validation split), so a gain on one
+ * source can hide a loss on another. */
 #include "study/report_internal.h"
 
 #include "core/fs.h"
+#include "data/dataset.h"
 #include "fit/fit.h"
 
 #include <math.h>
@@ -231,10 +232,12 @@ void report_put_sources(FILE *f, const report_ctx *c)
     }
 
     fputs("## Validation loss per source\n\n", f);
-    fputs("The final validation cross-entropy (nats/token) on each source's own held-out text (result.json's "
-          "`val_loss_sources`), mean ± sd over seeds (n). The mixture's loss above weights the sources by their "
-          "share of the validation tokens.\n\n",
-          f);
+    fprintf(f, "The final validation cross-entropy (nats/token) on each source's own held-out text (result.json's "
+               "`val_loss_sources`), mean ± sd over seeds (n). The mixture's loss above is the mean over the "
+               "evaluated prefix of the validation split, which interleaves the sources in chunks of %d tokens, "
+               "round robin: it weights them alike (until the smaller ones run out), not by their share of the "
+               "training tokens.\n\n",
+            DATASET_VAL_CHUNK);
     fputs("| point | n |", f);
     for (int k = 0; k < s.n; k++)
         fprintf(f, " %s |", s.names[k]);
