@@ -2,6 +2,7 @@
  * helpers, the atomic write and the readable tables. */
 #include "fit/fit.h"
 #include "fit/internal.h"
+#include "fit/nlls.h"
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -209,8 +210,17 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
             y[i] = rows[alloc_idx[i]].val_loss;
             seeds[i] = rows[alloc_idx[i]].seed;
         }
-        json_object_set_new(doc, "gap_trend", fit_gap_trend(ab, x, y, seeds, na));
+        json_t *gap = fit_gap_trend(ab, x, y, seeds, na);
+        json_object_set_new(doc, "gap_trend", gap);
         free(ab);
+        /* a study of the two ends alone (rho 0 and 1: too few for a curve)
+         * still measures the gap between them, a result worth writing */
+        if (nlls_distinct(x, (size_t)na) == 2) {
+            size_t gi;
+            const json_t *ge;
+            json_array_foreach(json_object_get(gap, "budgets"), gi, ge) fitted_any |=
+                json_is_number(json_object_get(ge, "mean"));
+        }
     }
 
     json_t *mem = json_array();

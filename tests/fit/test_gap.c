@@ -318,13 +318,43 @@ static void test_trend_too_few(void **state)
     json_decref(gt);
 }
 
+/* A study of the two ends alone (rho 0 and 1, as width-3e13.yaml): too few
+ * rho for a curve, but fit_rows still succeeds and measures the gap. */
+static void test_ends_only(void **state)
+{
+    (void)state;
+    table t = {.n = 0};
+    add_run(&t, 3e13, 0.0, 1, 3.80);
+    add_run(&t, 3e13, 0.0, 2, 3.81);
+    add_run(&t, 3e13, 1.0, 1, 4.00);
+    add_run(&t, 3e13, 1.0, 2, 4.03);
+    fit_options opt = {.bootstrap = 0, .seed = 1};
+    json_t *doc;
+    assert_int_equal(fit_rows(t.rows, t.n, "test", &opt, &doc), 0);
+    const json_t *row = json_array_get(json_object_get(json_object_get(doc, "gap_trend"), "budgets"), 0);
+    assert_string_equal(str(row, "method"), "paired");
+    assert_close(num(row, "mean"), 0.21, 1e-9, "gap"); /* differences 0.20 and 0.22 */
+    assert_close(num(row, "se"), 0.01, 1e-9, "SE");
+    const json_t *budget = json_array_get(json_object_get(doc, "allocation"), 0);
+    const json_t *warnings = json_object_get(budget, "warnings");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(warnings); i++)
+        found |= strstr(json_string_value(json_array_get(warnings, i)), "a U fit needs at least 3") != NULL;
+    assert_true(found);
+    json_decref(doc);
+
+    /* one rho only: nothing measured, so still an error */
+    t.n = 2;
+    assert_int_not_equal(fit_rows(t.rows, t.n, "test", &opt, &doc), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_line),      cmocka_unit_test(test_ols_scatter),
         cmocka_unit_test(test_residual_scaled), cmocka_unit_test(test_unbounded),
         cmocka_unit_test(test_trend_projected), cmocka_unit_test(test_trend_not_shrinking),
-        cmocka_unit_test(test_trend_too_few),
+        cmocka_unit_test(test_trend_too_few),   cmocka_unit_test(test_ends_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
