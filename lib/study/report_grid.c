@@ -19,6 +19,20 @@ static int cmp_grid(const void *a, const void *b)
     return (mx > my) - (mx < my);
 }
 
+/* The grid's reference label from fit.json, or NULL. */
+const char *report_grid_reference(const report_ctx *c)
+{
+    const json_t *grid = c->fit ? json_object_get(c->fit, "grid") : NULL;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(grid, i, e) if (json_is_true(json_object_get(e, "reference")))
+    {
+        const json_t *label = json_object_get(e, "label");
+        return json_is_string(label) ? json_string_value(label) : NULL;
+    }
+    return NULL;
+}
+
 void report_put_grid(FILE *f, const report_ctx *c)
 {
     fputs("## Grid study\n\n", f);
@@ -41,11 +55,7 @@ void report_put_grid(FILE *f, const report_ctx *c)
         point_collect(c, &k, &g[i].p);
     }
     qsort(g, (size_t)n, sizeof *g, cmp_grid);
-    const char *ref = NULL;
-    size_t gi;
-    const json_t *ge;
-    json_array_foreach(grid, gi, ge) if (json_is_true(json_object_get(ge, "reference"))) ref =
-        json_string_value(json_object_get(ge, "label"));
+    const char *ref = report_grid_reference(c);
     if (!c->fit)
         fputs("No fit: fit.json is missing (run `engram-scale fit RUN_DIR`), so there are no deltas; the means "
               "are measured.\n\n", f);
@@ -57,7 +67,8 @@ void report_put_grid(FILE *f, const report_ctx *c)
     fputs("| label | n | val loss (mean ± sd) | delta to reference | SE | 95% interval | method |\n", f);
     fputs("|:---|---:|---:|---:|---:|:---:|:---|\n", f);
     for (int i = 0; i < n; i++) {
-        const json_t *e = NULL;
+        const json_t *e = NULL, *ge;
+        size_t gi;
         json_array_foreach(grid, gi, ge)
         {
             const json_t *l = json_object_get(ge, "label");

@@ -85,6 +85,8 @@ void put_warnings(FILE *f, const json_t *e);
 void report_put_allocation(FILE *f, const report_ctx *c, double *budgets, double *rhos);
 void report_put_memory(FILE *f, const report_ctx *c, double *slots);
 void report_put_grid(FILE *f, const report_ctx *c);
+/* The label fit.json marks as the grid's reference, or NULL. */
+const char *report_grid_reference(const report_ctx *c);
 /* Mixture corpora: every point's final loss on each source, and the
  * differences per source (grid: to the reference; allocation: rho 1 minus
  * rho 0 per budget), from each run's result.json; nothing for one corpus. */

@@ -85,20 +85,6 @@ static int cmp_runs(const void *a, const void *b)
     return 0;
 }
 
-/* The grid's reference label from fit.json, or NULL. */
-static const char *grid_reference(const report_ctx *c)
-{
-    const json_t *grid = c->fit ? json_object_get(c->fit, "grid") : NULL;
-    size_t i;
-    const json_t *e;
-    json_array_foreach(grid, i, e) if (json_is_true(json_object_get(e, "reference")))
-    {
-        const json_t *label = json_object_get(e, "label");
-        return json_is_string(label) ? json_string_value(label) : NULL;
-    }
-    return NULL;
-}
-
 static void put_delta_cell(FILE *f, const double *a, const uint64_t *sa, int na, const double *b,
                            const uint64_t *sb, int nb, int *paired, int *welch)
 {
@@ -121,7 +107,7 @@ static void put_differences(FILE *f, const report_ctx *c, const source_names *s,
                             char (*points)[320], int n_points, double *la, uint64_t *sa, double *lb, uint64_t *sb)
 {
     int allocation = strcmp(c->kind, "allocation") == 0;
-    const char *ref = allocation ? NULL : grid_reference(c);
+    const char *ref = allocation ? NULL : report_grid_reference(c);
     if (!allocation && !ref)
         return;
     int paired = 0, welch = 0, rows = 0;
