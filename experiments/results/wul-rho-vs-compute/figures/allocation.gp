@@ -41,7 +41,7 @@ term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64"
 # ---- end of style ----
 
 n_budgets = 5
-array budget_title[n_budgets] = ["C = 1.0×10^{12} FLOPs (best 5.637 at ρ = 0.25): no U (rising)", "C = 3.0×10^{12} FLOPs (best 4.736 at ρ = 0.00): no U (rising)", "C = 1.0×10^{13} FLOPs (best 4.013 at ρ = 0.25): no U (rising)", "C = 3.0×10^{13} FLOPs (best 3.651 at ρ = 0.00): no U (flat)", "C = 1.0×10^{14} FLOPs (best 3.156 at ρ = 0.50): no U (rising)"]
+array budget_title[n_budgets] = ["C = 1.0×10^{12} FLOPs (best 5.637 at ρ = 0.25): no U (rising)", "C = 3.0×10^{12} FLOPs (best 4.736 at ρ = 0.00): no U (rising)", "C = 1.0×10^{13} FLOPs (best 4.013 at ρ = 0.25): no U (rising)", "C = 3.0×10^{13} FLOPs (best 3.645 at ρ = 0.25): no U (rising)", "C = 1.0×10^{14} FLOPs (best 3.156 at ρ = 0.50): no U (rising)"]
 array rho_star[n_budgets] = [NaN, NaN, NaN, NaN, NaN]
 array rho_lo[n_budgets] = [NaN, NaN, NaN, NaN, NaN]
 array rho_hi[n_budgets] = [NaN, NaN, NaN, NaN, NaN]
@@ -52,13 +52,13 @@ n_u_curves = 0
 n_monotone_curves = 5
 n_optima = 0
 n_diverged = 0
-diverged_y = 0.27382777 # diverged runs are marked near the top
+diverged_y = 0.2735028717 # diverged runs are marked near the top
 
 set title "Sparsity allocation: MoE experts vs Engram (wul-rho-vs-compute)" noenhanced
 set xlabel "allocation ratio ρ (share of sparse parameters in routed experts)"
 set ylabel "loss − the budget's best mean (nats)"
 set xrange [-0.04:1.04]
-set yrange [-0.05810357206:0.2943898886]
+set yrange [-0.053183683:0.2937400919]
 set xtics 0.2
 set mxtics 2
 set ytics 0.05

@@ -52,9 +52,9 @@ set ylabel "L(ρ = 1) − L(ρ = 0) (nats)"
 set logscale x
 set format x "10^{%L}"
 set xrange [1e+11:1e+15]
-set yrange [-0.7590649372:0.9591103022]
-set ytics 0.25
-set format y "%.2f"
+set yrange [-0.2910373322:0.4902702269]
+set ytics 0.2
+set format y "%.1f"
 # the key below the plot and its axis label, one entry per line: inside
 # it would hide points; the bottom margin holds the axis label and the key
 key_rows = 2 + n_line + n_extension + n_crossing
@@ -83,7 +83,7 @@ do for [fmt in "png svg"] {
          for [k=1:n_crossing] "gap_crossing.dat" using 1:(0):2:3 with xerrorbars lt 2 pt 6 ps 2.2 lw 2 notitle, \
          keyentry with yerrorbars lt 1 pt 7 ps 1.4 lw 1 \
              title "measured: mean over seeds, ±1 SE (thick), 95% t interval (thin)", \
-         keyentry with lines lt 2 lw 2 title (n_line ? "fit: gap = -1.085 + 0.1004 log_{10} C (weights 1/SE^2)" : ""), \
+         keyentry with lines lt 2 lw 2 title (n_line ? "fit: gap = -0.873 + 0.0836 log_{10} C (weights 1/SE^2)" : ""), \
          keyentry with lines lt 2 lw 2 dt 2 title (n_extension ? "the line beyond the largest budget (extrapolation)" : ""), \
          keyentry with xerrorbars lt 2 pt 6 ps 2.2 lw 2 title (n_crossing ? "" : ""), \
          keyentry with lines lc rgb "#555555" lw 1.5 dt 3 title "zero: below it pure MoE beats pure memory"

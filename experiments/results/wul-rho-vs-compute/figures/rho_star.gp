@@ -9,7 +9,7 @@
 # Data: rho_star.dat            budget, rho, low, high, kind (1: rho* of a U; 0: no U)
 #       rho_star_not_worse.dat  budget, a rho not significantly worse (no-U budgets)
 #       rho_star_shape.dat      budget, label height, the two-lines shape, kind (1: U)
-n_not_worse = 21
+n_not_worse = 19
 n_u = 0          # budgets with a U
 n_no_u = 5    # budgets without
 # ---- engram-scale figure style (plots/style.gp, shared by every figure) ----
