@@ -41,7 +41,7 @@ term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64"
 # ---- end of style ----
 
 n_budgets = 4
-array budget_title[n_budgets] = ["C = 1.0×10^{12} FLOPs (best 5.637 at ρ = 0.25): no U (rising)", "C = 3.0×10^{12} FLOPs (best 4.736 at ρ = 0.00): no U (rising)", "C = 1.0×10^{13} FLOPs (best 4.013 at ρ = 0.25): no U (rising)", "C = 1.0×10^{14} FLOPs (best 3.162 at ρ = 0.25): no U (flat)"]
+array budget_title[n_budgets] = ["C = 1.0×10^{12} FLOPs (best 5.637 at ρ = 0.25): no U (rising)", "C = 3.0×10^{12} FLOPs (best 4.736 at ρ = 0.00): no U (rising)", "C = 1.0×10^{13} FLOPs (best 4.013 at ρ = 0.25): no U (rising)", "C = 1.0×10^{14} FLOPs (best 3.156 at ρ = 0.50): no U (rising)"]
 array rho_star[n_budgets] = [NaN, NaN, NaN, NaN]
 array rho_lo[n_budgets] = [NaN, NaN, NaN, NaN]
 array rho_hi[n_budgets] = [NaN, NaN, NaN, NaN]
@@ -52,17 +52,17 @@ n_u_curves = 0
 n_monotone_curves = 4
 n_optima = 0
 n_diverged = 0
-diverged_y = 0.3203293426 # diverged runs are marked near the top
+diverged_y = 0.2735028717 # diverged runs are marked near the top
 
 set title "Sparsity allocation: MoE experts vs Engram (wul-rho-vs-compute)" noenhanced
 set xlabel "allocation ratio ρ (share of sparse parameters in routed experts)"
 set ylabel "loss − the budget's best mean (nats)"
 set xrange [-0.04:1.04]
-set yrange [-0.0634021865:0.3441003223]
+set yrange [-0.053183683:0.2937400919]
 set xtics 0.2
 set mxtics 2
-set ytics 0.1
-set format y "%.1f"
+set ytics 0.05
+set format y "%.2f"
 # the key below the plot and its axis label: inside it would cover points;
 # the bottom margin holds the axis label and one key line per entry
 key_rows = 5

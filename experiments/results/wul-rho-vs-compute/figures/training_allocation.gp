@@ -34,10 +34,10 @@ term_png = 'set terminal pngcairo size 1000,700 enhanced font "DejaVu Sans,18" l
 term_svg = 'set terminal svg size 480,336 fixed enhanced font "DejaVu Sans,8.64" linewidth 0.72 rounded background "white"'
 # ---- end of style ----
 
-n_runs = 2
-array run_dt[n_runs] = [4, 4]         # dash type: budget or memory type
-array run_lt[n_runs] = [1, 1]         # colour when there is no colour bar
-array run_title[n_runs] = ["", ""]
+n_runs = 4
+array run_dt[n_runs] = [4, 4, 4, 4]         # dash type: budget or memory type
+array run_lt[n_runs] = [1, 1, 1, 1]         # colour when there is no colour bar
+array run_title[n_runs] = ["", "", "", ""]
 n_keys = 4
 array key_title[n_keys > 0 ? n_keys : 1] = ["C = 1.0×10^{12} FLOPs", "C = 3.0×10^{12} FLOPs", "C = 1.0×10^{13} FLOPs", "C = 1.0×10^{14} FLOPs"]
 array key_dt[n_keys > 0 ? n_keys : 1] = [1, 2, 3, 4]
@@ -47,10 +47,10 @@ set title "Training curves, allocation study (wul-rho-vs-compute)" noenhanced
 set xlabel "training tokens (millions)"
 unit = 1000000    # tokens per x unit
 set ylabel "validation loss (nats/token)"
-set ytics 0.25
-set format y "%.2f"
-set yrange [3.1167299:4.3324741]
-set xrange [0:13.83309312]
+set ytics 0.2
+set format y "%.1f"
+set yrange [3.09085:4.144232]
+set xrange [0:13.59286272]
 # the key below the plot and its axis label, in up to two or three columns:
 # inside it would cover curves
 n_entries = 0
