@@ -38,7 +38,9 @@ static const char HELP[] =
     "  --out DIR      the experiment's folder\n"
     "  --reuse DIR    another sweep's folder: a run finished there with the same\n"
     "                 run.yaml (same config, seed and steps) is copied, not trained\n"
-    "                 again (training is bit-identical); repeatable\n";
+    "                 again (training is bit-identical); a run of another name\n"
+    "                 whose run.yaml differs only in the name (another study's id\n"
+    "                 for the same model and seed) counts too; repeatable\n";
 
 typedef struct {
     es_progress *bar;

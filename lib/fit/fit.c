@@ -251,6 +251,29 @@ int fit_rows(const result_row *rows, int n, const char *source, const fit_option
     }
     json_object_set_new(doc, "grid", ng ? fit_grid(labels, y, seeds, ng) : json_array());
     fitted_any |= ng > 0;
+    if (ng) {
+        int *experts = malloc((size_t)ng * sizeof *experts);
+        const char **memory = malloc((size_t)ng * sizeof *memory);
+        double *p_act = malloc((size_t)ng * sizeof *p_act);
+        if (!experts || !memory || !p_act) {
+            free(experts);
+            free(memory);
+            free(p_act);
+            rc = es_error(ES_ENOMEM, "out of memory fitting %d runs of %s", n, source);
+            goto done;
+        }
+        for (int i = 0; i < ng; i++) {
+            experts[i] = rows[grid_idx[i]].experts;
+            memory[i] = rows[grid_idx[i]].memory;
+            p_act[i] = rows[grid_idx[i]].p_act;
+        }
+        json_t *trend = fit_expert_trend(experts, memory, p_act, y, seeds, ng);
+        if (trend)
+            json_object_set_new(doc, "expert_trend", trend);
+        free(experts);
+        free(memory);
+        free(p_act);
+    }
 
     if (!fitted_any) {
         rc = reason[0] ? es_error(ES_EFIT, "%s: %s", source, reason)
@@ -594,6 +617,30 @@ static void print_grid(FILE *f, const json_t *grid)
     }
 }
 
+static void print_expert_trend(FILE *f, const json_t *et)
+{
+    if (!et)
+        return;
+    fputs("\nloss against the number of routed experts (fixed active parameters, no memory)\n", f);
+    if (!json_is_true(json_object_get(et, "fitted"))) {
+        fprintf(f, "  no line: %s\n", json_string_value(json_object_get(et, "reason")));
+        return;
+    }
+    fprintf(f, "  %s, %lld runs, %lld seeds, E from %lld to %lld (%lld values)\n",
+            json_string_value(json_object_get(et, "form")), (long long)json_integer_value(json_object_get(et, "n")),
+            (long long)json_integer_value(json_object_get(et, "seeds")),
+            (long long)json_integer_value(json_object_get(et, "experts_min")),
+            (long long)json_integer_value(json_object_get(et, "experts_max")),
+            (long long)json_integer_value(json_object_get(et, "experts")));
+    const json_t *ci = json_object_get(et, "b_ci"), *cr = json_object_get(et, "change_over_range_ci");
+    fprintf(f, "  b = %+.4f +- %.4f per doubling of E, 95%% interval [%+.4f, %+.4f], t %+.2f, p %.3g (df %lld): %s\n",
+            num(et, "b"), num(et, "se_b"), json_real_value(json_array_get(ci, 0)), json_real_value(json_array_get(ci, 1)),
+            num(et, "t"), num(et, "p"), (long long)json_integer_value(json_object_get(et, "df")),
+            json_string_value(json_object_get(et, "shape")));
+    fprintf(f, "  over the measured range: %+.4f, 95%% interval [%+.4f, %+.4f]\n", num(et, "change_over_range"),
+            json_real_value(json_array_get(cr, 0)), json_real_value(json_array_get(cr, 1)));
+}
+
 void fit_print(FILE *f, const json_t *fit)
 {
     const json_t *rd = json_object_get(fit, "run_dir");
@@ -611,4 +658,5 @@ void fit_print(FILE *f, const json_t *fit)
     json_array_foreach(json_object_get(fit, "memory"), i, e) print_memory(f, e);
     if (json_array_size(json_object_get(fit, "grid")))
         print_grid(f, json_object_get(fit, "grid"));
+    print_expert_trend(f, json_object_get(fit, "expert_trend"));
 }

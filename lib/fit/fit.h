@@ -41,6 +41,12 @@
  * Grid studies (kind "grid"): mean and sd of val_loss per label, sorted by
  * mean, with the difference to the reference label ("baseline" if present,
  * else "-", else the first label of the file) and its Welch standard error.
+ * A grid of routed-expert counts (every run without memory, active
+ * parameters within 10%, two or more numbers of experts) also gets
+ * "expert_trend": val_loss = a_seed + b log2(experts) by least squares with
+ * one intercept per seed, b's t interval and p, and the shape ("falls with
+ * E", "rises with E", "no trend resolved"); {fitted: false, reason} where no
+ * line can be tested (experts.c).
  *
  * Errors and warnings. Whole-command errors (a non-zero return, no
  * document): results.tsv unreadable or malformed (results_read's ES_EDATA,
@@ -82,7 +88,10 @@
  *   memory: [{memory, n_runs, slots, mean, sd, n, l_inf, l_inf_se, A, alpha,
  *     alpha_se, alpha_ci, loglinear{form, slope, slope_se, intercept},
  *     bootstrap{samples, failed}, curve[[M, loss] x 50], warnings}],
- *   grid: [{label, n, mean, sd, delta, delta_se, reference}]
+ *   grid: [{label, n, mean, sd, delta, delta_se, reference}],
+ *   expert_trend (grids of expert counts): {fitted, reason | form, method, n,
+ *     seeds, experts, experts_min, experts_max, p_act_spread, df, b, se_b,
+ *     b_ci, t, p, residual_sd, change_over_range, change_over_range_ci, shape}
  * sd is null where a point has one run.
  *
  * The fits switch GSL's aborting error handler off around each solver call

@@ -36,6 +36,15 @@ json_t *fit_memory(const char *memory, const double *slots, const double *loss, 
  * seed where the seeds match one to one, else Welch. */
 json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *seeds, int n);
 
+/* A grid study's loss against log2 of its runs' routed experts, one
+ * intercept per seed (experts.c): the "expert_trend" object. NULL when the
+ * grid is not one of experts (a run with memory or without experts, or one
+ * number of experts throughout); {fitted: false, reason} when it is but no
+ * line can be tested (active parameters differ by more than 10%, 2 distinct
+ * numbers of experts, too few runs). seed may be NULL. */
+json_t *fit_expert_trend(const int *experts, const char *const *memory, const double *p_act, const double *loss,
+                         const uint64_t *seed, int n);
+
 
 /* The monotone models (monotone.c): linear L = a + b rho (t = a, b) and
  * exponential L = a + b exp(c (rho - r0)) (t = a, b, c, r0; r0 fixed at

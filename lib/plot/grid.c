@@ -81,7 +81,7 @@ int figure_grid(job *j)
     double lo, hi;
     /* the delta texts stand in the right margin */
     range_pad(xmin, xmax, 0.08, 0.08, &lo, &hi);
-    vars_set(&v, "TITLE", "Ablations (%s)", j->experiment);
+    vars_set(&v, "TITLE", "Validation loss per setting (%s)", j->experiment);
     vars_set(&v, "N_LABELS", "%d", n);
     vars_set(&v, "XMIN", "%.10g", lo);
     vars_set(&v, "XMAX", "%.10g", hi);

@@ -33,6 +33,42 @@ const char *report_grid_reference(const report_ctx *c)
     return NULL;
 }
 
+/* A grid of expert counts: the line of the loss in log2 E with one
+ * intercept per seed (fit.json's expert_trend), which uses every run at
+ * once where the table compares one E at a time. */
+static void put_expert_trend(FILE *f, const report_ctx *c)
+{
+    const json_t *et = c->fit ? json_object_get(c->fit, "expert_trend") : NULL;
+    if (!et)
+        return;
+    fputs("### Loss against the number of experts\n\n", f);
+    if (!json_is_true(json_object_get(et, "fitted"))) {
+        const json_t *reason = json_object_get(et, "reason");
+        fprintf(f, "No line in log2 E: %s.\n\n", json_is_string(reason) ? json_string_value(reason) : "not fitted");
+        return;
+    }
+    const json_t *ci = json_object_get(et, "b_ci"), *cr = json_object_get(et, "change_over_range_ci");
+    fprintf(f,
+            "Every run without memory, at fixed active parameters (within %.1f%%), fitted as val_loss = a_seed + b "
+            "log2(E) by least squares with one intercept per seed (%lld runs, %lld seeds, %lld numbers of experts "
+            "from %lld to %lld; %lld degrees of freedom). The line uses all runs at once, so it can resolve a "
+            "steady change with E that no single difference in the table resolves; it assumes the change is "
+            "straight in log2 E.\n\n",
+            100 * jnum(et, "p_act_spread"), (long long)json_integer_value(json_object_get(et, "n")),
+            (long long)json_integer_value(json_object_get(et, "seeds")),
+            (long long)json_integer_value(json_object_get(et, "experts")),
+            (long long)json_integer_value(json_object_get(et, "experts_min")),
+            (long long)json_integer_value(json_object_get(et, "experts_max")),
+            (long long)json_integer_value(json_object_get(et, "df")));
+    fprintf(f, "- b = %s nats per doubling of E, 95%% interval %s, t = %s, p = %s: **%s**.\n",
+            fmt("%+.4f", jnum(et, "b")), fmt_interval(ci, "%+.4f"), fmt("%+.2f", jnum(et, "t")),
+            fmt("%.3g", jnum(et, "p")), json_string_value(json_object_get(et, "shape")));
+    fprintf(f, "- From E = %lld to %lld the line changes the loss by %s, 95%% interval %s.\n\n",
+            (long long)json_integer_value(json_object_get(et, "experts_min")),
+            (long long)json_integer_value(json_object_get(et, "experts_max")), fmt("%+.4f", jnum(et, "change_over_range")),
+            fmt_interval(cr, "%+.4f"));
+}
+
 void report_put_grid(FILE *f, const report_ctx *c)
 {
     fputs("## Grid study\n\n", f);
@@ -90,5 +126,6 @@ void report_put_grid(FILE *f, const report_ctx *c)
     }
     fputc('\n', f);
     free(g);
+    put_expert_trend(f, c);
 }
 

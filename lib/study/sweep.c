@@ -7,6 +7,7 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -205,13 +206,99 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
+/* The run.yaml text without its `name:` line: what training depends on
+ * (the name only names the folder; the seed has its own key). */
+static const char *skip_name_line(const char *text, size_t len, size_t *rest)
+{
+    if (len >= 6 && strncmp(text, "name: ", 6) == 0) {
+        const char *nl = memchr(text, '\n', len);
+        if (nl) {
+            *rest = len - (size_t)(nl + 1 - text);
+            return nl + 1;
+        }
+    }
+    *rest = len;
+    return text;
+}
+
+/* src is a finished run (result.json) whose run.yaml is want, byte for
+ * byte, or (any_name) byte for byte apart from the name line. */
+static int same_run(const char *src, const char *want, size_t want_len, int any_name)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/result.json", src);
+    if (!es_exists(path))
+        return 0;
+    snprintf(path, sizeof path, "%s/run.yaml", src);
+    char *have;
+    size_t have_len;
+    if (es_read_file(path, &have, &have_len) != ES_OK) {
+        es_error_clear();
+        return 0;
+    }
+    int same = have_len == want_len && memcmp(have, want, want_len) == 0;
+    if (!same && any_name) {
+        size_t a_len, b_len;
+        const char *a = skip_name_line(have, have_len, &a_len), *b = skip_name_line(want, want_len, &b_len);
+        same = a != have && b != want && a_len == b_len && memcmp(a, b, a_len) == 0;
+    }
+    free(have);
+    return same;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A finished run folder in dir with this run's config under another name
+ * (another study's id for the same model and seed), the first in name
+ * order; writes its path to src. Returns 1 if found, else 0. */
+static int find_same_run(const char *dir, const char *want, size_t want_len, char *src, size_t size)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_name);
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        snprintf(src, size, "%s/%s", dir, names[i]);
+        found = same_run(src, want, want_len, 1);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return found;
+}
+
 /* Looks for the run in the reuse folders: a finished <reuse>/<id>/ whose
- * run.yaml is byte for byte the one this plan would write. Training is a
- * function of run.yaml alone (bit-identical at any thread count), so that
- * folder is this run, trained already: its files are copied (result.json
- * last, so a kill mid-copy leaves a run that trains again) and
- * reused_from names the source. Returns 1 if reused, 0 if not found, or a
- * negative error code. */
+ * run.yaml is byte for byte the one this plan would write, else any
+ * finished <reuse>/<other>/ whose run.yaml differs only in its name (the
+ * same model and seed planned by another study, e.g. a control's pure MoE
+ * and the allocation study's rho = 1). Training is a function of run.yaml
+ * without its name (bit-identical at any thread count), so that folder is
+ * this run, trained already: its files are copied, run.yaml written as
+ * this plan's, result.json last (a kill mid-copy leaves a run that trains
+ * again), and reused_from names the source. Returns 1 if reused, 0 if not
+ * found, or a negative error code. */
 static int reuse_run(const sweep_options *opt, const plan_run *r, const char *dir, const char **from)
 {
     char *want;
@@ -223,23 +310,13 @@ static int reuse_run(const sweep_options *opt, const plan_run *r, const char *di
     for (int i = 0; i < opt->n_reuse && !found && rc == ES_OK; i++) {
         char src[4200], path[4400], dst[4400];
         snprintf(src, sizeof src, "%s/%s", opt->reuse_dirs[i], r->id);
-        snprintf(path, sizeof path, "%s/result.json", src);
-        if (!es_exists(path))
-            continue;
-        snprintf(path, sizeof path, "%s/run.yaml", src);
-        char *have;
-        size_t have_len;
-        if (es_read_file(path, &have, &have_len) != ES_OK) {
-            es_error_clear();
-            continue;
-        }
-        int same = have_len == want_len && memcmp(have, want, want_len) == 0;
-        free(have);
-        if (!same)
+        if (!same_run(src, want, want_len, 0) && !find_same_run(opt->reuse_dirs[i], want, want_len, src, sizeof src))
             continue;
         if ((rc = es_mkdir_p(dir)))
             break;
-        static const char *const files[] = {"run.yaml", "config.yaml", "log.tsv", "train.log"};
+        snprintf(dst, sizeof dst, "%s/run.yaml", dir);
+        rc = file_write_atomic(dst, want, want_len);
+        static const char *const files[] = {"config.yaml", "log.tsv", "train.log"};
         for (size_t k = 0; k < sizeof files / sizeof *files && rc == ES_OK; k++) {
             snprintf(path, sizeof path, "%s/%s", src, files[k]);
             snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);

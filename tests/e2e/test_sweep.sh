@@ -121,6 +121,21 @@ out=$("$BIN" sweep exp.yaml --out reuse2 --reuse serial --set 'sweep.budgets=[{f
 if echo "$out" | grep -q "1 finished now, 0 reused"; then pass "--reuse: a run with another config is trained, not copied"
 else fail "--reuse copied a run with a different config: $out"; fi
 
+# --reuse also finds the same run under another name (another study's id
+# for the same model and seed): its run.yaml differs only in the name line
+CHECKS=$((CHECKS + 1))
+mkdir -p other && cp -r serial/C4e10-rho1.0000-s1 other/p07-s1 && rm -f other/p07-s1/checkpoint.bin
+sed -i '1s/^name: [^ ]*/name: p07-s1/' other/p07-s1/run.yaml
+cp -r serial/C4e10-rho0.0000-s1 other/p08-s1 && sed -i '1s/^name: [^ ]*/name: p08-s1/' other/p08-s1/run.yaml
+sed -i 's/^\(  lr: \)[0-9.e-]*/\10.002/' other/p08-s1/run.yaml
+out=$("$BIN" sweep exp.yaml --out reuse3 --reuse other --set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[0, 1]' \
+      --set 'sweep.seeds=[1]')
+if echo "$out" | grep -q "1 finished now, 1 reused (0 diverged)" && grep -qx "other/p07-s1" reuse3/C4e10-rho1.0000-s1/reused_from &&
+   head -1 reuse3/C4e10-rho1.0000-s1/run.yaml | grep -q "^name: C4e10-rho1.0000-s1 " && [ ! -f reuse3/C4e10-rho0.0000-s1/reused_from ] &&
+   diff <(reused_rows serial | grep rho1) <(reused_rows reuse3 | grep rho1) > /dev/null; then
+  pass "--reuse: the same run under another name is copied (run.yaml as this plan's), a renamed run with another lr is trained"
+else fail "--reuse by content: $out"; fi
+
 expect_error "--reuse of a missing folder" "--reuse nowhere: no such folder" "$BIN" sweep exp.yaml --out x --reuse nowhere
 
 # --slurm writes the scripts and makes the folder of their #SBATCH --output

@@ -328,6 +328,60 @@ static void test_memory_and_grid(void **state)
     remove_tree(dir);
 }
 
+/* A grid of expert counts without memory (expert scaling): the table and,
+ * below it, the line in log2 E with one intercept per seed. E {2, 4, 8} x
+ * seeds {1, 2}; by hand (x = log2 E centred per seed, Sxx = 4): b = -0.09 / 4
+ * = -0.0225, RSS = 1.0833e-4 over 3 degrees of freedom, SE 0.0030046,
+ * t(0.975, 3) = 3.1824463: [-0.0321, -0.0129]; from E = 2 to 8 (2
+ * doublings) -0.0450 [-0.0641, -0.0259]. */
+static void test_expert_grid(void **state)
+{
+    (void)state;
+    char dir[128], results[256];
+    assert_non_null(mkdtemp(strcpy(dir, "/tmp/es-report-XXXXXX")));
+    snprintf(results, sizeof results, "%s/results.tsv", dir);
+    static const int experts[] = {2, 4, 8};
+    static const char *const labels[] = {"baseline", "E4", "E8"};
+    static const double loss[2][3] = {{4.30, 4.28, 4.25}, {4.33, 4.30, 4.29}};
+    for (int e = 0; e < 3; e++)
+        for (int s = 1; s <= 2; s++) {
+            result_row row;
+            memset(&row, 0, sizeof row);
+            snprintf(row.run, sizeof row.run, "p%02d-s%d", e, s);
+            snprintf(row.kind, sizeof row.kind, "grid");
+            snprintf(row.memory, sizeof row.memory, "none");
+            snprintf(row.status, sizeof row.status, "ok");
+            snprintf(row.label, sizeof row.label, "%s", labels[e]);
+            row.budget = 1e12;
+            row.rho = NAN;
+            row.seed = (uint64_t)s;
+            row.experts = experts[e];
+            row.p_tot = 1e5 * experts[e];
+            row.p_act = 5e4 + 128 * experts[e]; /* the router grows with E */
+            row.tokens = 1e5;
+            row.steps = 50;
+            row.val_loss = row.best_val_loss = row.train_loss = loss[s - 1][e];
+            row.seconds = 1;
+            assert_int_equal(results_append(results, &row), ES_OK);
+        }
+    fit_options opt = {.bootstrap = 0, .seed = 1};
+    json_t *fit;
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, "engram-scale study experts.yaml", NULL), ES_OK);
+    char *text = read_report(dir);
+    expect(text, "### Loss against the number of experts");
+    expect(text, "(6 runs, 2 seeds, 3 numbers of experts from 2 to 8; 3 degrees of freedom)");
+    expect(text, "- b = -0.0225 nats per doubling of E, 95% interval [-0.0321, -0.0129], t = -7.49, p = ");
+    expect(text, ": **falls with E**.");
+    expect(text, "- From E = 2 to 8 the line changes the loss by -0.0450, 95% interval [-0.0641, -0.0259].");
+    /* after the table */
+    assert_true(strstr(text, "| baseline (reference)") < strstr(text, "### Loss against the number of experts"));
+    free(text);
+    remove_tree(dir);
+}
+
 /* A mixture's cache folder is named as dataset_prepare names it
  * ("gcide+kjv+linux-src@0.1", not corpus_name's "gcide+kjv+linux-src@0"):
  * the report finds its meta.json and lists every source's token counts. */
@@ -450,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_allocation_report),
         cmocka_unit_test(test_missing_results),
         cmocka_unit_test(test_memory_and_grid),
+        cmocka_unit_test(test_expert_grid),
         cmocka_unit_test(test_mixture_corpus),
         cmocka_unit_test(test_gap_trend),
     };
