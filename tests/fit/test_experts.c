@@ -97,38 +97,28 @@ static json_t *trend_of(const table *t)
 /* The within-seed least squares by hand: each seed's means removed. */
 static void within_seed_line(const table *t, double *b, double *se, int *df)
 {
+    double mx[4] = {0}, my[4] = {0};
+    int k[4] = {0}, seeds = 0;
+    for (int i = 0; i < t->n; i++) {
+        int s = (int)t->rows[i].seed;
+        assert_true(s >= 1 && s <= 3);
+        mx[s] += log2(t->rows[i].experts), my[s] += t->rows[i].val_loss, k[s]++;
+    }
+    for (int s = 1; s <= 3; s++)
+        if (k[s])
+            mx[s] /= k[s], my[s] /= k[s], seeds++;
     double sxx = 0, sxy = 0, rss = 0;
-    int seeds = 0;
-    for (int s = 1; s <= 3; s++) {
-        double mx = 0, my = 0;
-        int k = 0;
-        for (int i = 0; i < t->n; i++)
-            if (t->rows[i].seed == (uint64_t)s)
-                mx += log2(t->rows[i].experts), my += t->rows[i].val_loss, k++;
-        if (!k)
-            continue;
-        seeds++;
-        mx /= k, my /= k;
-        for (int i = 0; i < t->n; i++)
-            if (t->rows[i].seed == (uint64_t)s) {
-                double dx = log2(t->rows[i].experts) - mx;
-                sxx += dx * dx;
-                sxy += dx * (t->rows[i].val_loss - my);
-            }
+    for (int i = 0; i < t->n; i++) {
+        int s = (int)t->rows[i].seed;
+        double dx = log2(t->rows[i].experts) - mx[s];
+        sxx += dx * dx;
+        sxy += dx * (t->rows[i].val_loss - my[s]);
     }
     *b = sxy / sxx;
-    for (int s = 1; s <= 3; s++) {
-        double mx = 0, my = 0;
-        int k = 0;
-        for (int i = 0; i < t->n; i++)
-            if (t->rows[i].seed == (uint64_t)s)
-                mx += log2(t->rows[i].experts), my += t->rows[i].val_loss, k++;
-        mx /= k, my /= k;
-        for (int i = 0; i < t->n; i++)
-            if (t->rows[i].seed == (uint64_t)s) {
-                double r = t->rows[i].val_loss - my - *b * (log2(t->rows[i].experts) - mx);
-                rss += r * r;
-            }
+    for (int i = 0; i < t->n; i++) {
+        int s = (int)t->rows[i].seed;
+        double r = t->rows[i].val_loss - my[s] - *b * (log2(t->rows[i].experts) - mx[s]);
+        rss += r * r;
     }
     *df = t->n - seeds - 1;
     *se = sqrt(rss / *df / sxx);

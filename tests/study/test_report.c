@@ -278,13 +278,7 @@ static void test_memory_and_grid(void **state)
             add_row(results, id, "memory", "overencoding", slots[i], "", (uint64_t)s,
                     3.1 + 4 * pow(m, -0.25) - jitter);
         }
-    fit_options opt = {.bootstrap = 40, .seed = 1};
-    json_t *fit;
-    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
-    assert_int_equal(fit_write(dir, fit), ES_OK);
-    json_decref(fit);
-    assert_int_equal(report_write(dir, NULL, "engram-scale study mem.yaml", NULL), ES_OK);
-    char *text = read_report(dir);
+    char *text = fit_and_report(dir, 40, "engram-scale study mem.yaml");
     expect(text, "Sweep kind: memory");
     expect(text, "### Engram");
     expect(text, "### OverEncoding");
@@ -312,11 +306,7 @@ static void test_memory_and_grid(void **state)
     assert_non_null(rf);
     fputs("runs/other/p00-s1\n", rf);
     fclose(rf);
-    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
-    assert_int_equal(fit_write(dir, fit), ES_OK);
-    json_decref(fit);
-    assert_int_equal(report_write(dir, NULL, "engram-scale study grid.yaml", NULL), ES_OK);
-    text = read_report(dir);
+    text = fit_and_report(dir, 40, "engram-scale study grid.yaml");
     expect(text, "Sweep kind: grid");
     expect(text, "- 1 run was copied from `runs/other` (`--reuse`");
     expect(text, "| baseline (reference) | 2 | 4.3100 ± 0.0141 | +0.0000 | - | - | - |");
@@ -364,13 +354,7 @@ static void test_expert_grid(void **state)
             row.seconds = 1;
             assert_int_equal(results_append(results, &row), ES_OK);
         }
-    fit_options opt = {.bootstrap = 0, .seed = 1};
-    json_t *fit;
-    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
-    assert_int_equal(fit_write(dir, fit), ES_OK);
-    json_decref(fit);
-    assert_int_equal(report_write(dir, NULL, "engram-scale study experts.yaml", NULL), ES_OK);
-    char *text = read_report(dir);
+    char *text = fit_and_report(dir, 0, "engram-scale study experts.yaml");
     expect(text, "### Loss against the number of experts");
     expect(text, "(6 runs, 2 seeds, 3 numbers of experts from 2 to 8; 3 degrees of freedom)");
     expect(text, "- b = -0.0225 nats per doubling of E, 95% interval [-0.0321, -0.0129], t = -7.49, p = ");

@@ -62,16 +62,6 @@ static void add_run(const char *dir, const char *id, const char *kind, double bu
     assert_int_equal(fclose(f), 0);
 }
 
-static void fit_and_report(const char *dir)
-{
-    fit_options opt = {.bootstrap = 20, .seed = 1};
-    json_t *fit;
-    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
-    assert_int_equal(fit_write(dir, fit), ES_OK);
-    json_decref(fit);
-    assert_int_equal(report_write(dir, NULL, "engram-scale study x.yaml", NULL), ES_OK);
-}
-
 static void test_grid_sources(void **state)
 {
     (void)state;
@@ -83,8 +73,7 @@ static void test_grid_sources(void **state)
     add_run(dir, "p01-s2", "grid", 1e12, NAN, "backbone", 2, 4.44, "{\"gcide\": 4.32, \"linux-src\": 5.2}");
     /* a run kept without its folder: counted, not averaged */
     add_run(dir, "p02-s1", "grid", 1e12, NAN, "min-engram", 1, 4.20, NULL);
-    fit_and_report(dir);
-    char *text = read_report(dir);
+    char *text = fit_and_report(dir, 20, "engram-scale study x.yaml");
     expect(text, "## Validation loss per source");
     expect(text, "| point | n | gcide | linux-src |");
     /* means and sds over seeds (sd with n - 1) */
@@ -115,8 +104,7 @@ static void test_allocation_sources(void **state)
                      5.0 - 0.05 * rho[i] + 0.02 * (s - 1) * rho[i]);
             add_run(dir, id, "allocation", 1e12, rho[i], "", (uint64_t)s, 4.5 + 0.1 * rho[i], src);
         }
-    fit_and_report(dir);
-    char *text = read_report(dir);
+    char *text = fit_and_report(dir, 20, "engram-scale study x.yaml");
     expect(text, "| C 1.0e12, rho 0.000 | 2 | 4.0050 ± 0.0071 | 5.0000 ± 0.0000 |");
     expect(text, "Pure MoE minus pure memory per source, L(rho 1) - L(rho 0) at each budget");
     /* gcide: differences 0.2, 0.2 (SE 0: no interval width); kjv: -0.05, -0.03 */
@@ -135,8 +123,7 @@ static void test_single_corpus_has_no_section(void **state)
     assert_non_null(mkdtemp(strcpy(dir, "/tmp/es-sources-XXXXXX")));
     add_run(dir, "p00-s1", "grid", 1e12, NAN, "baseline", 1, 4.30, "{\"kjv\": 4.3}");
     add_run(dir, "p00-s2", "grid", 1e12, NAN, "baseline", 2, 4.32, NULL);
-    fit_and_report(dir);
-    char *text = read_report(dir);
+    char *text = fit_and_report(dir, 20, "engram-scale study x.yaml");
     assert_null(strstr(text, "per source"));
     free(text);
     remove_tree(dir);

@@ -9,6 +9,8 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "fit/fit.h"
+#include "study/report.h"
 
 /* DIR/report.md as a heap string the caller frees. */
 static char *read_report(const char *dir)
@@ -19,6 +21,19 @@ static char *read_report(const char *dir)
     size_t len;
     assert_int_equal(es_read_file(path, &text, &len), ES_OK);
     return text;
+}
+
+/* Fits DIR/results.tsv (bootstrap samples as given), writes fit.json and
+ * report.md as `command` would, and returns report.md (the caller frees). */
+static char *fit_and_report(const char *dir, int bootstrap, const char *command)
+{
+    fit_options opt = {.bootstrap = bootstrap, .seed = 1};
+    json_t *fit;
+    assert_int_equal(fit_run_dir(dir, &opt, &fit), ES_OK);
+    assert_int_equal(fit_write(dir, fit), ES_OK);
+    json_decref(fit);
+    assert_int_equal(report_write(dir, NULL, command, NULL), ES_OK);
+    return read_report(dir);
 }
 
 /* Fails the test, printing the report, unless it contains needle. */
