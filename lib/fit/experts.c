@@ -74,13 +74,13 @@ json_t *fit_expert_trend(const int *experts, const char *const *memory, const do
         out = NULL; /* nothing varies in E: not this kind of study */
         goto done;
     }
-    if (!(pmax <= pmin * EXPERT_TREND_P_ACT_SPREAD)) {
-        out = absent("the runs' active parameters differ by more than 10%: not a study at fixed active parameters");
-        goto done;
-    }
     if (ne < 3) {
         out = absent("2 distinct numbers of experts: a line through two points has no test of its own; the grid "
                      "table's difference is the comparison");
+        goto done;
+    }
+    if (!(pmax <= pmin * EXPERT_TREND_P_ACT_SPREAD)) {
+        out = absent("the runs' active parameters differ by more than 10%: not a study at fixed active parameters");
         goto done;
     }
     int p = ns + 1, df = n - p;

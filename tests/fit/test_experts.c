@@ -224,6 +224,13 @@ static void test_no_line(void **state)
     assert_true(json_is_false(json_object_get(et, "fitted")));
     assert_non_null(strstr(json_string_value(json_object_get(et, "reason")), "2 distinct numbers of experts"));
     json_decref(doc);
+    /* a granularity grid (2 numbers of experts, the routers 14% apart):
+     * the number of experts is what it reports, not the parameters */
+    two.rows[1].p_act = two.rows[3].p_act = two.rows[5].p_act = 1.14e5;
+    doc = trend_of(&two);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(doc, "expert_trend"), "reason")),
+                           "2 distinct numbers of experts"));
+    json_decref(doc);
     /* active parameters not fixed: 20% apart */
     table t = line_of(-0.02, 1.0);
     t.rows[4].p_act = 1.2e5;
