@@ -438,11 +438,21 @@ int figure_gap(job *j)
     }
     double ylo, yhi;
     range_pad(ymin, ymax, 0.08, 0.08, &ylo, &yhi);
-    char fit_title[256] = "";
-    if (have_line)
-        snprintf(fit_title, sizeof fit_title, "fit: gap = %.3f %s %.4f log_{10} C (%s)", a, b < 0 ? "−" : "+", fabs(b),
-                 strncmp(json_string_value(json_object_get(fit, "method")), "weighted", 8) == 0 ? "weights 1/SE^2"
-                                                                                              : "unweighted");
+    char fit_title[320] = "";
+    if (have_line) {
+        int weighted = strncmp(json_string_value(json_object_get(fit, "method")), "weighted", 8) == 0;
+        /* weighted (1/SE^2) unless it says otherwise; the key has one line */
+        int n = snprintf(fit_title, sizeof fit_title, "fit%s: gap = %.3f %s %.4f log_{10} C", weighted ? "" : " (unweighted)",
+                         a, b < 0 ? "−" : "+", fabs(b));
+        const json_t *bci = json_object_get(fit, "b_ci");
+        if (json_is_array(bci) && json_is_number(json_array_get(bci, 0)) && json_is_number(json_array_get(bci, 1)))
+            n += snprintf(fit_title + n, sizeof fit_title - (size_t)n, ", slope 95%% [%+.3f, %+.3f]",
+                          json_number_value(json_array_get(bci, 0)), json_number_value(json_array_get(bci, 1)));
+        /* a line the points scatter far beyond says so in its own key entry */
+        double chi2_df = plot_jnum(fit, "chi2_per_df");
+        if (weighted && isfinite(chi2_df) && chi2_df > 2)
+            snprintf(fit_title + n, sizeof fit_title - (size_t)n, ", χ^2/df %.1f", chi2_df);
+    }
     sbuf ft = {0}, ct = {0};
     sb_quoted(&ft, fit_title);
     sb_quoted(&ct, cross_title);
