@@ -40,7 +40,7 @@ n_reference = 1
 reference = 5.740272154    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-controls-1e12)" noenhanced
+set title "Validation loss per setting (wul-controls-1e12)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [5.705900593:5.896596545]

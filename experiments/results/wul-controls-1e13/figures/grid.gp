@@ -40,7 +40,7 @@ n_reference = 1
 reference = 4.24129531    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-controls-1e13)" noenhanced
+set title "Validation loss per setting (wul-controls-1e13)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.211228087:4.289982868]

@@ -40,7 +40,7 @@ n_reference = 1
 reference = 4.927116043    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-controls-3e12)" noenhanced
+set title "Validation loss per setting (wul-controls-3e12)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.859694717:4.994883089]

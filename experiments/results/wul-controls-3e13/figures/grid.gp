@@ -40,7 +40,7 @@ n_reference = 1
 reference = 3.730273146    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-controls-3e13)" noenhanced
+set title "Validation loss per setting (wul-controls-3e13)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [3.674401348:3.815831151]

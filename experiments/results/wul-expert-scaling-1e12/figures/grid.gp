@@ -40,7 +40,7 @@ n_reference = 1
 reference = 5.801248569    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-expert-scaling-1e12)" noenhanced
+set title "Validation loss per setting (wul-expert-scaling-1e12)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [5.672797482:5.899048627]

@@ -40,7 +40,7 @@ n_reference = 1
 reference = 4.257003111    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-expert-scaling-1e13)" noenhanced
+set title "Validation loss per setting (wul-expert-scaling-1e13)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.195141067:4.291174499]

@@ -40,7 +40,7 @@ n_reference = 1
 reference = 4.927288903    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-expert-scaling-3e12)" noenhanced
+set title "Validation loss per setting (wul-expert-scaling-3e12)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.842535805:4.996154119]

@@ -40,7 +40,7 @@ n_reference = 1
 reference = 4.24129531    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Ablations (wul-granularity-1e13)" noenhanced
+set title "Validation loss per setting (wul-granularity-1e13)" noenhanced
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.167064331:4.273254638]

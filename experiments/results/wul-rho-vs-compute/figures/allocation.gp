@@ -64,10 +64,11 @@ set mxtics 2
 set ytics 0.05
 set format y "%.2f"
 # the key below the plot and its axis label: inside it would cover points;
+# width -6: gnuplot sizes the box by the raw text, markup such as 10^{13} included
 # the bottom margin holds the axis label and one key line per entry
 key_rows = 6
 set bmargin 4.5 + 1.1 * key_rows
-set key at screen 0.5, screen 0.01 center bottom vertical maxrows key_rows maxcols 1 font ",15"
+set key at screen 0.5, screen 0.015 center bottom vertical maxrows key_rows maxcols 1 font ",15" width -6
 
 # rho* of each budget with a U: a dashed line at rho*, its 95% interval shaded
 do for [i=1:n_budgets] {

@@ -83,7 +83,7 @@ do for [fmt in "png svg"] {
          for [k=1:n_crossing] "gap_crossing.dat" using 1:(0):2:3 with xerrorbars lt 2 pt 6 ps 2.2 lw 2 notitle, \
          keyentry with yerrorbars lt 1 pt 7 ps 1.4 lw 1 \
              title "measured: mean over seeds, ±1 SE (thick), 95% t interval (thin)", \
-         keyentry with lines lt 2 lw 2 title (n_line ? "fit: gap = -0.873 + 0.0836 log_{10} C (weights 1/SE^2)" : ""), \
+         keyentry with lines lt 2 lw 2 title (n_line ? "fit: gap = -0.873 + 0.0836 log_{10} C, slope 95% [-0.109, +0.276], χ^2/df 13.1" : ""), \
          keyentry with lines lt 2 lw 2 dt 2 title (n_extension ? "the line beyond the largest budget (extrapolation)" : ""), \
          keyentry with xerrorbars lt 2 pt 6 ps 2.2 lw 2 title (n_crossing ? "" : ""), \
          keyentry with lines lc rgb "#555555" lw 1.5 dt 3 title "zero: below it pure MoE beats pure memory"
