@@ -10,7 +10,10 @@ n_reference = @N_REFERENCE@
 reference = @REFERENCE@    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "@TITLE@" noenhanced
+# the title over the whole canvas: over the plot alone it would run into
+# the delta column's header
+set label 12 "@TITLE@" at screen 0.5, screen 0.96 center noenhanced
+set tmargin 4.5
 set xlabel "validation loss (nats/token)"
 set ylabel "@YLABEL@" noenhanced
 set xrange [@XMIN@:@XMAX@]
