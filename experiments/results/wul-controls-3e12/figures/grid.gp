@@ -40,7 +40,10 @@ n_reference = 1
 reference = 4.927116043    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Validation loss per setting (wul-controls-3e12)" noenhanced
+# the title over the whole canvas: over the plot alone it would run into
+# the delta column's header
+set label 12 "Validation loss per setting (wul-controls-3e12)" at screen 0.5, screen 0.96 center noenhanced
+set tmargin 4.5
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.859694717:4.994883089]

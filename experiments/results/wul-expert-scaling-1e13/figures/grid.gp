@@ -40,7 +40,10 @@ n_reference = 1
 reference = 4.257003111    # mean loss of the reference setting
 
 set datafile separator "\t"
-set title "Validation loss per setting (wul-expert-scaling-1e13)" noenhanced
+# the title over the whole canvas: over the plot alone it would run into
+# the delta column's header
+set label 12 "Validation loss per setting (wul-expert-scaling-1e13)" at screen 0.5, screen 0.96 center noenhanced
+set tmargin 4.5
 set xlabel "validation loss (nats/token)"
 set ylabel "setting" noenhanced
 set xrange [4.195141067:4.291174499]
