@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +71,54 @@ int es_read_file(const char *path, char **data, size_t *len)
     if (len)
         *len = n;
     return ES_OK;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int es_list_dir(const char *dir, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ES_OK;
+    size_t cap = 0;
+    int rc = ES_OK;
+    struct dirent *e;
+    while (rc == ES_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(*names, cap * sizeof **names);
+            if (!grown) {
+                rc = es_error(ES_ENOMEM, "cannot list folder %s", dir);
+                break;
+            }
+            *names = grown;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            rc = es_error(ES_ENOMEM, "cannot list folder %s", dir);
+        else
+            (*n)++;
+    }
+    closedir(d);
+    if (rc) {
+        es_list_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return rc;
+    }
+    qsort(*names, *n, sizeof **names, cmp_name);
+    return ES_OK;
+}
+
+void es_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }

@@ -12,7 +12,6 @@
 #include "study/tsv.h"
 #include "train/checkpoint.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -755,42 +754,33 @@ static const char *figure_caption(const char *name)
     return "";
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static void put_figures(FILE *f, const report_ctx *c)
 {
     fputs("## Figures\n\n", f);
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/figures", c->run_dir);
-    DIR *d = opendir(dir);
-    char **names = NULL;
-    int n = 0, cap = 0;
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            size_t len = strlen(de->d_name);
-            if (len <= 4 || strcmp(de->d_name + len - 4, ".png") != 0 || de->d_name[0] == '.')
-                continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 16;
-                char **grown = realloc(names, (size_t)cap * sizeof *names);
-                if (!grown)
-                    break;
-                names = grown;
-            }
-            if (!(names[n] = strdup(de->d_name)))
-                break;
-            n++;
-        }
-        closedir(d);
+    char **all = NULL, **names = NULL;
+    size_t n_all = 0;
+    int n = 0;
+    if (es_list_dir(dir, &all, &n_all) != ES_OK)
+        es_error_clear();
+    if (n_all && !(names = malloc(n_all * sizeof *names))) {
+        es_list_free(all, n_all);
+        all = NULL, n_all = 0;
+    }
+    /* the .png names, in es_list_dir's sorted order */
+    for (size_t i = 0; i < n_all; i++) {
+        size_t len = strlen(all[i]);
+        if (len > 4 && strcmp(all[i] + len - 4, ".png") == 0)
+            names[n++] = all[i];
     }
     if (n == 0) {
         fputs("No figures: figures/*.png is missing (run `engram-scale plot RUN_DIR`; it needs gnuplot).\n\n", f);
         free(names);
+        es_list_free(all, n_all);
         return;
     }
     /* the study's own figures first, training curves after */
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             int training = strncmp(names[i], "training_", 9) == 0;
@@ -807,9 +797,8 @@ static void put_figures(FILE *f, const report_ctx *c)
                 fprintf(f, " Vector version: [figures/%s.svg](figures/%s.svg).", stem, stem);
             fputs("\n\n", f);
         }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
     free(names);
+    es_list_free(all, n_all);
 }
 
 static const plan_line *find_plan(const report_ctx *c, const char *id)

@@ -7,7 +7,6 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -246,46 +245,23 @@ static int same_run(const char *src, const char *want, size_t want_len, int any_
     return same;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A finished run folder in dir with this run's config under another name
  * (another study's id for the same model and seed), the first in name
  * order; writes its path to src. Returns 1 if found, else 0. */
 static int find_same_run(const char *dir, const char *want, size_t want_len, char *src, size_t size)
 {
-    DIR *d = opendir(dir);
-    if (!d)
+    char **names;
+    size_t n;
+    if (es_list_dir(dir, &names, &n) != ES_OK) {
+        es_error_clear();
         return 0;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown)
-                break;
-            names = grown;
-        }
-        if (!(names[n] = strdup(e->d_name)))
-            break;
-        n++;
     }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
     int found = 0;
     for (size_t i = 0; i < n && !found; i++) {
         snprintf(src, size, "%s/%s", dir, names[i]);
         found = same_run(src, want, want_len, 1);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    es_list_free(names, n);
     return found;
 }
 
