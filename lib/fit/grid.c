@@ -9,7 +9,7 @@
 
 typedef struct {
     const char *label;
-    int first;  /* row of its first run: the file's order breaks ties */
+    int first;  /* row of its first run: plan order (results_read sorts by run name) breaks ties */
     int n;
     double mean, sd;
 } grid_cell;
@@ -79,7 +79,7 @@ json_t *fit_grid(const char *const *labels, const double *loss, const uint64_t *
         cells[c].sd = k > 1 ? gsl_stats_sd(v, 1, (size_t)k) : NAN;
     }
     /* the reference: "baseline", else "-" (no grid override), else the
-     * first label of the file */
+     * first label in plan order */
     int ref = 0;
     for (int c = 0; c < nc; c++)
         if (strcmp(cells[c].label, "baseline") == 0) {

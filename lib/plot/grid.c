@@ -16,7 +16,7 @@
 
 int figure_grid(job *j)
 {
-    /* labels in the order of their first run */
+    /* labels in the order of their first run: the plan's, as results_read sorts rows by run name */
     const char **labels = calloc((size_t)j->n_rows + 1, sizeof *labels);
     point *stats = calloc((size_t)j->n_rows + 1, sizeof *stats);
     sbuf dat = {0};

@@ -4,6 +4,7 @@
 #include "core/fs.h"
 #include "study/tsv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -59,6 +60,48 @@ int results_append(const char *path, const result_row *row)
     flock(fd, LOCK_UN);
     close(fd);
     return rc;
+}
+
+/* Run names in natural order: digit runs compare by value, so p2-s2 comes
+ * before p10-s1 and s9 before s10. */
+int results_run_compare(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0' && isdigit((unsigned char)a[1]))
+                a++;
+            while (*b == '0' && isdigit((unsigned char)b[1]))
+                b++;
+            size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c)
+                return c < 0 ? -1 : 1;
+            a += la, b += lb;
+        } else {
+            if (*a != *b)
+                return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            a++, b++;
+        }
+    }
+    return *a ? 1 : *b ? -1 : 0;
+}
+
+/* Rows in plan order whatever order the runs finished (or were copied) in:
+ * a stable insertion sort by run name, so rows of one name keep their file
+ * order. A results.tsv holds hundreds of rows, not millions. */
+static void sort_by_run(result_row *rows, int n)
+{
+    for (int i = 1; i < n; i++) {
+        result_row r = rows[i];
+        int k = i;
+        while (k > 0 && results_run_compare(rows[k - 1].run, r.run) > 0) {
+            rows[k] = rows[k - 1];
+            k--;
+        }
+        rows[k] = r;
+    }
 }
 
 static int copy_text(char *dst, size_t size, const char *s)
@@ -174,6 +217,7 @@ int results_read(const char *path, result_row **rows, int *n)
         free(out);
         return rc;
     }
+    sort_by_run(out, count);
     *rows = out;
     *n = count;
     return ES_OK;

@@ -50,10 +50,15 @@ const char *results_header(void);
 /* Appends one row (creating the file with its header if needed). */
 int results_append(const char *path, const result_row *row);
 
-/* Reads every row. A missing file gives zero rows. Any malformed line (a
+/* Reads every row, sorted by run name in natural order (the plan's order,
+ * not the order the runs finished in; rows of one name keep their file
+ * order). A missing file gives zero rows. Any malformed line (a
  * wrong header, a wrong column count, a non-number where a number belongs,
  * an unknown status) is ES_EDATA naming "path:line" and the column.
  * *rows is a heap array the caller frees. */
 int results_read(const char *path, result_row **rows, int *n);
+
+/* strcmp's sign, with digit runs compared by value ("s9" < "s10"). */
+int results_run_compare(const char *a, const char *b);
 
 #endif

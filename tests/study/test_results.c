@@ -56,6 +56,34 @@ static void test_round_trip(void **state)
     free(rows);
 }
 
+/* Rows come back in plan order (run names in natural order), not in the
+ * order the runs finished: p2 before p10, s9 before s10; two rows of one
+ * name keep their file order. */
+static void test_plan_order(void **state)
+{
+    tmp_files *t = *state;
+    const char *path = tmp_path(t, "plan_order.tsv");
+    const char *finished[] = {"p10-s1", "p2-s10", "p2-s9", "p02-s1", "p1-s1", "p1-s1"};
+    for (int i = 0; i < 6; i++) {
+        result_row r = sample_row();
+        snprintf(r.run, sizeof r.run, "%s", finished[i]);
+        r.val_loss = i;
+        assert_int_equal(results_append(path, &r), ES_OK);
+    }
+    result_row *rows;
+    int n;
+    assert_int_equal(results_read(path, &rows, &n), ES_OK);
+    assert_int_equal(n, 6);
+    const char *plan[] = {"p1-s1", "p1-s1", "p02-s1", "p2-s9", "p2-s10", "p10-s1"};
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(rows[i].run, plan[i]);
+    assert_true(rows[0].val_loss == 4 && rows[1].val_loss == 5); /* file order within a name */
+    free(rows);
+    assert_true(results_run_compare("C1e13-rho0.5000-s2", "C1e13-rho0.5000-s2") == 0);
+    assert_true(results_run_compare("a", "ab") < 0 && results_run_compare("ab", "a") > 0);
+    assert_true(results_run_compare("x007", "x7") == 0);
+}
+
 /* the header line and one row whose column `col` (0-based) is replaced */
 static void write_with(const char *path, int col, const char *value, int extra_column)
 {
@@ -142,7 +170,8 @@ static void test_tsv_helpers(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_malformed),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_plan_order),
+                                       cmocka_unit_test(test_malformed),
                                        cmocka_unit_test(test_tsv_helpers)};
     return cmocka_run_group_tests(tests, tmp_setup, tmp_teardown);
 }
