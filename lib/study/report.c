@@ -850,7 +850,7 @@ static void put_diverged(FILE *f, const report_ctx *c)
 static void put_all_runs(FILE *f, const report_ctx *c)
 {
     fputs("## All runs\n\n", f);
-    fputs("Every row of results.tsv, in its order (parameters exact).\n\n", f);
+    fputs("Every row of results.tsv, in plan order (by run name, whatever order the runs finished in; parameters exact).\n\n", f);
     fputs("| run | point | seed | E | slots | P_tot | P_act | tokens | steps | val loss | best val loss | train loss | "
           "seconds | status |\n", f);
     fputs("|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n", f);
