@@ -380,8 +380,9 @@ int distinct_values(const report_ctx *c, int which, const double *budget_filter,
 
 /* ---- sections ---- */
 
-/* "- N runs were copied from DIR (sweep --reuse)", one line per source
- * folder, read from the runs' reused_from files. */
+/* "- N runs were copied, not trained (sweep --reuse), from:" and one
+ * sub-item per source sweep folder with its count, read from the runs'
+ * reused_from files. */
 static void put_reused(FILE *f, const report_ctx *c)
 {
     enum { MAX_SOURCES = 16 };
@@ -408,12 +409,19 @@ static void put_reused(FILE *f, const report_ctx *c)
             other++;
         free(text);
     }
+    int total = other;
     for (int k = 0; k < n_sources; k++)
-        fprintf(f, "- %d run%s copied from `%s` (`--reuse`: the same run.yaml trained there; training is "
-                   "bit-identical, so these are the runs this study would have trained)\n",
-                counts[k], counts[k] == 1 ? " was" : "s were", sources[k]);
+        total += counts[k];
+    if (total == 0)
+        return;
+    fprintf(f, "- %d run%s copied, not trained (`--reuse`: a run finished elsewhere whose run.yaml is this run's, "
+               "apart from its name; training is bit-identical, so these are the runs this study would have "
+               "trained), from:\n",
+            total, total == 1 ? " was" : "s were");
+    for (int k = 0; k < n_sources; k++)
+        fprintf(f, "  - `%s`: %d run%s\n", sources[k], counts[k], counts[k] == 1 ? "" : "s");
     if (other)
-        fprintf(f, "- %d more run%s copied from other folders (`--reuse`)\n", other, other == 1 ? " was" : "s were");
+        fprintf(f, "  - %d other folder%s\n", other, other == 1 ? "" : "s");
 }
 
 static void put_provenance(FILE *f, const report_ctx *c, const char *command_line, const char *commit)

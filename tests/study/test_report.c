@@ -297,18 +297,23 @@ static void test_memory_and_grid(void **state)
     add_row(results, "p00-s2", "grid", "engram", 5000, "baseline", 2, 4.32);
     add_row(results, "p01-s1", "grid", "engram", 5000, "model.engram.gate=off", 1, 4.40);
     add_row(results, "p01-s2", "grid", "engram", 5000, "model.engram.gate=off", 2, 4.44);
-    /* one run copied by sweep --reuse from another sweep's folder */
-    char reused[4200];
-    snprintf(reused, sizeof reused, "%s/p00-s1", dir);
-    assert_int_equal(mkdir(reused, 0755), 0);
-    strcat(reused, "/reused_from");
-    FILE *rf = fopen(reused, "w");
-    assert_non_null(rf);
-    fputs("runs/other/p00-s1\n", rf);
-    fclose(rf);
+    /* three runs copied by sweep --reuse from two other sweeps' folders */
+    const char *copied[][2] = {{"p00-s1", "runs/other/p00-s1"}, {"p00-s2", "runs/other/p00-s2"},
+                               {"p01-s1", "runs/third/C1e12-rho1.0000-s1"}};
+    for (int i = 0; i < 3; i++) {
+        char reused[4200];
+        snprintf(reused, sizeof reused, "%s/%s", dir, copied[i][0]);
+        assert_int_equal(mkdir(reused, 0755), 0);
+        strcat(reused, "/reused_from");
+        FILE *rf = fopen(reused, "w");
+        assert_non_null(rf);
+        fprintf(rf, "%s\n", copied[i][1]);
+        fclose(rf);
+    }
     text = fit_and_report(dir, 40, "engram-scale study grid.yaml");
     expect(text, "Sweep kind: grid");
-    expect(text, "- 1 run was copied from `runs/other` (`--reuse`");
+    expect(text, "- 3 runs were copied, not trained (`--reuse`");
+    expect(text, "  - `runs/other`: 2 runs\n  - `runs/third`: 1 run\n");
     expect(text, "| baseline (reference) | 2 | 4.3100 ± 0.0141 | +0.0000 | - | - | - |");
     /* paired by seed: differences 0.10 and 0.12, SE 0.01, t(0.975, 1) = 12.706 */
     expect(text, "| model.engram.gate=off | 2 | 4.4200 ± 0.0283 | +0.1100 | 0.0100 | [-0.0171, +0.2371] | paired |");
