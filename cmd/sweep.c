@@ -40,7 +40,9 @@ static const char HELP[] =
     "                 run.yaml (same config, seed and steps) is copied, not trained\n"
     "                 again (training is bit-identical); a run of another name\n"
     "                 whose run.yaml differs only in the name (another study's id\n"
-    "                 for the same model and seed) counts too; repeatable\n";
+    "                 for the same model and seed) counts too, and so does one\n"
+    "                 whose model has no memory and differs in its unused engram\n"
+    "                 block; repeatable\n";
 
 typedef struct {
     es_progress *bar;

@@ -205,24 +205,58 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-/* The run.yaml text without its `name:` line: what training depends on
- * (the name only names the folder; the seed has its own key). */
-static const char *skip_name_line(const char *text, size_t len, size_t *rest)
+/* The line at s (up to end) starts with key and then a space, a comment or
+ * its end. */
+static int line_is(const char *s, const char *end, const char *key)
 {
-    if (len >= 6 && strncmp(text, "name: ", 6) == 0) {
-        const char *nl = memchr(text, '\n', len);
-        if (nl) {
-            *rest = len - (size_t)(nl + 1 - text);
-            return nl + 1;
-        }
+    size_t k = strlen(key);
+    return (size_t)(end - s) >= k && strncmp(s, key, k) == 0 && (s + k == end || s[k] == ' ' || s[k] == '#');
+}
+
+/* The run.yaml lines that training depends on, joined: all but the name
+ * line (it only names the folder; the seed has its own key) and, in a
+ * model with no memory, the model's engram: block (no Engram module is
+ * built, so its settings are unused: tests/e2e/test_sweep.sh trains such a
+ * model with another engram block and compares the losses bit for bit).
+ * Returns a heap string, or NULL when out of memory. */
+static char *training_text(const char *text, size_t len, size_t *out_len)
+{
+    const char *end = text + len;
+    int no_memory = 0;
+    for (const char *s = text; s < end;) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *e = nl ? nl : end;
+        no_memory |= line_is(s, e, "  memory: none");
+        s = nl ? nl + 1 : end;
     }
-    *rest = len;
-    return text;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    int in_engram = 0;
+    for (const char *s = text; s < end;) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *e = nl ? nl + 1 : end;
+        int skip = s == text && line_is(s, e, "name:");
+        if (in_engram && !(e - s > 4 && strncmp(s, "    ", 4) == 0))
+            in_engram = 0; /* the block ends at the next key of the model or above */
+        if (no_memory && line_is(s, nl ? nl : end, "  engram:"))
+            in_engram = 1;
+        if (!skip && !in_engram) {
+            memcpy(out + n, s, (size_t)(e - s));
+            n += (size_t)(e - s);
+        }
+        s = e;
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return out;
 }
 
 /* src is a finished run (result.json) whose run.yaml is want, byte for
- * byte, or (any_name) byte for byte apart from the name line. */
-static int same_run(const char *src, const char *want, size_t want_len, int any_name)
+ * byte, or (same_model) the same in what training depends on
+ * (training_text: another name, an unused engram block). */
+static int same_run(const char *src, const char *want, size_t want_len, int same_model)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/result.json", src);
@@ -236,10 +270,12 @@ static int same_run(const char *src, const char *want, size_t want_len, int any_
         return 0;
     }
     int same = have_len == want_len && memcmp(have, want, want_len) == 0;
-    if (!same && any_name) {
+    if (!same && same_model) {
         size_t a_len, b_len;
-        const char *a = skip_name_line(have, have_len, &a_len), *b = skip_name_line(want, want_len, &b_len);
-        same = a != have && b != want && a_len == b_len && memcmp(a, b, a_len) == 0;
+        char *a = training_text(have, have_len, &a_len), *b = training_text(want, want_len, &b_len);
+        same = a && b && a_len == b_len && memcmp(a, b, a_len) == 0;
+        free(a);
+        free(b);
     }
     free(have);
     return same;
@@ -267,13 +303,13 @@ static int find_same_run(const char *dir, const char *want, size_t want_len, cha
 
 /* Looks for the run in the reuse folders: a finished <reuse>/<id>/ whose
  * run.yaml is byte for byte the one this plan would write, else any
- * finished <reuse>/<other>/ whose run.yaml differs only in its name (the
- * same model and seed planned by another study, e.g. a control's pure MoE
- * and the allocation study's rho = 1). Training is a function of run.yaml
- * without its name (bit-identical at any thread count), so that folder is
- * this run, trained already: its files are copied, run.yaml written as
- * this plan's, result.json last (a kill mid-copy leaves a run that trains
- * again), and reused_from names the source. Returns 1 if reused, 0 if not
+ * finished <reuse>/<other>/ whose run.yaml differs only in its name or in
+ * an engram block its model does not use (the same model and seed planned
+ * by another study, e.g. a control's pure MoE and the allocation study's
+ * rho = 1). Training is a function of training_text(run.yaml), so that
+ * folder is this run, trained already: its files are copied, run.yaml
+ * written as this plan's, result.json last (a kill mid-copy leaves a run
+ * that trains again), and reused_from names the source. Returns 1 if reused, 0 if not
  * found, or a negative error code. */
 static int reuse_run(const sweep_options *opt, const plan_run *r, const char *dir, const char **from)
 {

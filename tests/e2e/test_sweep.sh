@@ -136,6 +136,31 @@ if echo "$out" | grep -q "1 finished now, 1 reused (0 diverged)" && grep -qx "ot
   pass "--reuse: the same run under another name is copied (run.yaml as this plan's), a renamed run with another lr is trained"
 else fail "--reuse by content: $out"; fi
 
+# A model with no memory builds no Engram module, so its engram block is
+# unused: trained with another block it gives the same losses bit for bit,
+# and --reuse matches a run whose run.yaml differs only there (and in the
+# name); a memory run with another engram block is trained, not copied
+CHECKS=$((CHECKS + 1))
+out=$("$BIN" sweep exp.yaml --out engram-block --set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[1]' \
+      --set 'sweep.seeds=[1]' --set model.engram.head_dim=4 --set model.engram.heads=3 --set model.engram.orders=[2])
+if echo "$out" | grep -q "1 finished now, 0 reused" && grep -q "^    head_dim: 4 " engram-block/C4e10-rho1.0000-s1/run.yaml &&
+   diff <(reused_rows serial | grep rho1) <(reused_rows engram-block | grep rho1) > /dev/null &&
+   diff <(cut -f1-5,7- serial/C4e10-rho1.0000-s1/log.tsv) <(cut -f1-5,7- engram-block/C4e10-rho1.0000-s1/log.tsv) > /dev/null; then
+  pass "no memory: another engram block trains the same losses bit for bit"
+else fail "no memory: another engram block changed training: $out"; fi
+CHECKS=$((CHECKS + 1))
+mkdir -p other2 && cp -r engram-block/C4e10-rho1.0000-s1 other2/p09-s1 && rm -f other2/p09-s1/checkpoint.bin
+sed -i '1s/^name: [^ ]*/name: p09-s1/' other2/p09-s1/run.yaml
+cp -r serial/C4e10-rho0.0000-s1 other2/p10-s1 && sed -i '1s/^name: [^ ]*/name: p10-s1/' other2/p10-s1/run.yaml
+sed -i 's/^\(    head_dim: \)[0-9]*/\14/' other2/p10-s1/run.yaml
+grep -q "^  memory: engram" other2/p10-s1/run.yaml && grep -q "^    head_dim: 4 " other2/p10-s1/run.yaml || fail "test setup: p10-s1"
+out=$("$BIN" sweep exp.yaml --out reuse4 --reuse other2 --set 'sweep.budgets=[{flops: 4e10}]' --set 'sweep.rho=[0, 1]' \
+      --set 'sweep.seeds=[1]')
+if echo "$out" | grep -q "1 finished now, 1 reused (0 diverged)" && grep -qx "other2/p09-s1" reuse4/C4e10-rho1.0000-s1/reused_from &&
+   [ ! -f reuse4/C4e10-rho0.0000-s1/reused_from ]; then
+  pass "--reuse: a no-memory run with another (unused) engram block is copied, a memory run with another engram block is trained"
+else fail "--reuse and the engram block: $out"; fi
+
 expect_error "--reuse of a missing folder" "--reuse nowhere: no such folder" "$BIN" sweep exp.yaml --out x --reuse nowhere
 
 # --slurm writes the scripts and makes the folder of their #SBATCH --output
