@@ -415,7 +415,7 @@ static void put_reused(FILE *f, const report_ctx *c)
     if (total == 0)
         return;
     fprintf(f, "- %d run%s copied, not trained (`--reuse`: a run finished elsewhere whose run.yaml is this run's, "
-               "apart from its name; training is bit-identical, so these are the runs this study would have "
+               "apart from its name and, with no memory, its unused engram block; training is bit-identical, so these are the runs this study would have "
                "trained), from:\n",
             total, total == 1 ? " was" : "s were");
     for (int k = 0; k < n_sources; k++)

@@ -253,10 +253,17 @@ static char *training_text(const char *text, size_t len, size_t *out_len)
     return out;
 }
 
-/* src is a finished run (result.json) whose run.yaml is want, byte for
+/* The run this plan would write: its run.yaml, and (key) the part of it
+ * training depends on, computed once for every folder compared with it. */
+typedef struct {
+    const char *yaml, *key;
+    size_t yaml_len, key_len;
+} wanted_run;
+
+/* src is a finished run (result.json) whose run.yaml is want's byte for
  * byte, or (same_model) the same in what training depends on
  * (training_text: another name, an unused engram block). */
-static int same_run(const char *src, const char *want, size_t want_len, int same_model)
+static int same_run(const char *src, const wanted_run *want, int same_model)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/result.json", src);
@@ -269,13 +276,12 @@ static int same_run(const char *src, const char *want, size_t want_len, int same
         es_error_clear();
         return 0;
     }
-    int same = have_len == want_len && memcmp(have, want, want_len) == 0;
+    int same = have_len == want->yaml_len && memcmp(have, want->yaml, have_len) == 0;
     if (!same && same_model) {
-        size_t a_len, b_len;
-        char *a = training_text(have, have_len, &a_len), *b = training_text(want, want_len, &b_len);
-        same = a && b && a_len == b_len && memcmp(a, b, a_len) == 0;
-        free(a);
-        free(b);
+        size_t key_len;
+        char *key = training_text(have, have_len, &key_len);
+        same = key && key_len == want->key_len && memcmp(key, want->key, key_len) == 0;
+        free(key);
     }
     free(have);
     return same;
@@ -284,7 +290,7 @@ static int same_run(const char *src, const char *want, size_t want_len, int same
 /* A finished run folder in dir with this run's config under another name
  * (another study's id for the same model and seed), the first in name
  * order; writes its path to src. Returns 1 if found, else 0. */
-static int find_same_run(const char *dir, const char *want, size_t want_len, char *src, size_t size)
+static int find_same_run(const char *dir, const wanted_run *want, char *src, size_t size)
 {
     char **names;
     size_t n;
@@ -295,7 +301,7 @@ static int find_same_run(const char *dir, const char *want, size_t want_len, cha
     int found = 0;
     for (size_t i = 0; i < n && !found; i++) {
         snprintf(src, size, "%s/%s", dir, names[i]);
-        found = same_run(src, want, want_len, 1);
+        found = same_run(src, want, 1);
     }
     es_list_free(names, n);
     return found;
@@ -309,8 +315,8 @@ static int find_same_run(const char *dir, const char *want, size_t want_len, cha
  * rho = 1). Training is a function of training_text(run.yaml), so that
  * folder is this run, trained already: its files are copied, run.yaml
  * written as this plan's, result.json last (a kill mid-copy leaves a run
- * that trains again), and reused_from names the source. Returns 1 if reused, 0 if not
- * found, or a negative error code. */
+ * that trains again), and reused_from names the source. Returns 1 if
+ * reused, 0 if not found, or a negative error code. */
 static int reuse_run(const sweep_options *opt, const plan_run *r, const char *dir, const char **from)
 {
     char *want;
@@ -318,11 +324,18 @@ static int reuse_run(const sweep_options *opt, const plan_run *r, const char *di
     int rc = run_config_text(r, &want, &want_len);
     if (rc)
         return -rc;
+    wanted_run w = {.yaml = want, .yaml_len = want_len};
+    char *key = training_text(want, want_len, &w.key_len);
+    if (!key) {
+        free(want);
+        return -es_error(ES_ENOMEM, "cannot compare the config of run %s: out of memory", r->id);
+    }
+    w.key = key;
     int found = 0;
     for (int i = 0; i < opt->n_reuse && !found && rc == ES_OK; i++) {
         char src[4200], path[4400], dst[4400];
         snprintf(src, sizeof src, "%s/%s", opt->reuse_dirs[i], r->id);
-        if (!same_run(src, want, want_len, 0) && !find_same_run(opt->reuse_dirs[i], want, want_len, src, sizeof src))
+        if (!same_run(src, &w, 0) && !find_same_run(opt->reuse_dirs[i], &w, src, sizeof src))
             continue;
         if ((rc = es_mkdir_p(dir)))
             break;
@@ -349,6 +362,7 @@ static int reuse_run(const sweep_options *opt, const plan_run *r, const char *di
         }
     }
     free(want);
+    free(key);
     return rc ? -rc : found;
 }
 

@@ -15,7 +15,8 @@
  *   <run>/log.tsv, checkpoint.bin, result.json  (train/trainer.h)
  *   <run>/reused_from  the folder the run was copied from, if it was (the
  *                  same id, or another name with the same run.yaml but
- *                  for the name line)
+ *                  for the name line and, with no memory, the unused
+ *                  engram block)
  *   slurm/array.sh, report.sh  the Slurm jobs (sweep_slurm_write), and their
  *                  logs array-<job>_<task>.log, report-<job>.log */
 #ifndef ES_STUDY_SWEEP_H
